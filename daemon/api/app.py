@@ -1,0 +1,71 @@
+"""The aiohttp application: routes, middlewares, and the resources it owns.
+
+Every resource lives in a ``cleanup_ctx`` in dependency order (the box, then the
+certificate, then mDNS), so shutdown releases them in reverse and only if their
+start-up finished.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ..box import Box
+from ..config import ServeConfig
+from ..tls import ensure_certificate
+from .auth import LoginGuard, SessionStore
+from .keys import BOX, CERTIFICATE, CONFIG, LOGIN_GUARD, SESSIONS, STATE_LISTENERS
+from .middleware import ROUTE_INFO, access_middleware, error_middleware, security_headers
+from .routes import ROUTES
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("selfdata")
+
+
+def create_app(config: ServeConfig) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, access_middleware],
+        client_max_size=config.max_json_body,
+    )
+    app[CONFIG] = config
+    app[SESSIONS] = SessionStore(config.session_idle_seconds, config.session_max_seconds)
+    app[LOGIN_GUARD] = LoginGuard()
+    app[STATE_LISTENERS] = []
+    info: dict[web.AbstractRoute, object] = {}
+    for route in ROUTES:
+        info[app.router.add_route(route.method, route.path, route.handler)] = route
+    app[ROUTE_INFO] = info  # type: ignore[assignment]
+    app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(_box_ctx)
+    if config.tls:
+        app.cleanup_ctx.append(_certificate_ctx)
+    if config.mdns:
+        app.cleanup_ctx.append(_mdns_ctx)
+    return app
+
+
+async def _box_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    box = await Box.open(config.data_dir)
+    app[BOX] = box
+    if not box.initialized:
+        code = box.setup_code()
+        log.warning(
+            "no vault yet: open the web page and enter the setup code %s "
+            "(or run `selfdata init` on the box)", code
+        )
+    yield
+    await box.close()
+
+
+async def _certificate_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[CERTIFICATE] = ensure_certificate(app[CONFIG].data_dir.tls_dir)
+    log.info("HTTPS certificate fingerprint (SHA-256): %s", app[CERTIFICATE].fingerprint)
+    yield
+
+
+async def _mdns_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield

@@ -1,0 +1,244 @@
+"""Where CLI commands run: through the running daemon, or on the data dir directly.
+
+Both backends offer the same async methods, so each command is written once. The
+daemon is used whenever its admin socket answers; otherwise the command opens the data
+dir itself (taking its lock, so a daemon started meanwhile waits its turn).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+
+from ..box import Box
+from ..doctypes import builtin_doctypes, check_name, resolve
+from ..errors import DaemonError, Locked, UnknownDoctype, from_code
+from ..importers import import_records
+from ..paths import DataDir
+from ..tls import fingerprint_of
+
+__all__ = ["Backend", "DaemonBackend", "LocalBackend", "open_backend"]
+
+CHUNK = 256 * 1024
+Chunks = AsyncIterator[bytes]
+
+
+class Backend(Protocol):
+    daemon: bool
+
+    async def status(self) -> dict[str, Any]: ...
+    async def setup_code(self) -> str: ...
+    async def init(self, passphrase: str) -> str: ...
+    async def unlock(self, passphrase: str) -> dict[str, Any]: ...
+    async def lock(self) -> dict[str, Any]: ...
+    async def change_passphrase(self, old: str, new: str) -> None: ...
+    async def recover(self, recovery_key: str, new: str) -> None: ...
+    async def doctypes(self) -> list[dict[str, Any]]: ...
+    async def import_file(self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None) -> dict[str, Any]: ...
+    def export(self, doctype: str) -> AsyncIterator[bytes]: ...
+    async def fsck(self) -> dict[str, Any]: ...
+
+
+@asynccontextmanager
+async def open_backend(
+    data_dir: DataDir, passphrase: Callable[[], str] | None = None
+) -> AsyncIterator[Backend]:
+    """The daemon if it answers on the admin socket, else the data dir itself.
+
+    ``passphrase`` is called only when an offline command needs the data unlocked.
+    """
+    if data_dir.socket.exists():
+        connector = aiohttp.UnixConnector(path=str(data_dir.socket))
+        session = aiohttp.ClientSession(
+            connector=connector, base_url="http://selfdata", timeout=aiohttp.ClientTimeout(total=None)
+        )
+        try:
+            async with session.get("/api/v1/status"):
+                pass
+        except aiohttp.ClientError:
+            await session.close()  # a socket left by a killed daemon: go offline
+        else:
+            try:
+                yield DaemonBackend(session)
+            finally:
+                await session.close()
+            return
+    if not data_dir.database.exists() and not data_dir.root.exists():
+        data_dir.create()
+    box = await Box.open(data_dir)
+    try:
+        yield LocalBackend(box, passphrase)
+    finally:
+        await box.close()
+
+
+class DaemonBackend:
+    daemon = True
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def _call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        try:
+            async with self._session.request(method, "/api/v1" + path, json=body, **kwargs) as resp:
+                return await _answer(resp)
+        except aiohttp.ClientError as err:
+            raise DaemonError(f"lost the connection to the daemon: {err}") from None
+
+    async def status(self) -> dict[str, Any]:
+        data: dict[str, Any] = await self._call("GET", "/admin/status")
+        return {"daemon": True, **data}
+
+    async def setup_code(self) -> str:
+        return str((await self._call("GET", "/admin/setup-code"))["setup_code"])
+
+    async def init(self, passphrase: str) -> str:
+        return str((await self._call("POST", "/setup", {"passphrase": passphrase}))["recovery_key"])
+
+    async def unlock(self, passphrase: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/unlock", {"passphrase": passphrase})
+        return result
+
+    async def lock(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/lock")
+        return result
+
+    async def change_passphrase(self, old: str, new: str) -> None:
+        await self._call("POST", "/passphrase", {"old_passphrase": old, "new_passphrase": new})
+
+    async def recover(self, recovery_key: str, new: str) -> None:
+        await self._call("POST", "/recover", {"recovery_key": recovery_key, "new_passphrase": new})
+
+    async def doctypes(self) -> list[dict[str, Any]]:
+        return list((await self._call("GET", "/doctypes"))["doctypes"])
+
+    async def import_file(self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None) -> dict[str, Any]:
+        check_name(doctype)
+        params = {"format": fmt} | ({"id_field": id_field} if id_field else {})
+        result: dict[str, Any] = await self._call(
+            "POST", f"/doctypes/{doctype}/import", data=chunks, params=params
+        )
+        return result
+
+    async def export(self, doctype: str) -> AsyncIterator[bytes]:
+        check_name(doctype)
+        try:
+            async with self._session.get(f"/api/v1/doctypes/{doctype}/export") as resp:
+                if resp.status != 200:
+                    await _answer(resp)
+                async for chunk in resp.content.iter_chunked(CHUNK):
+                    yield chunk
+        except aiohttp.ClientError as err:
+            raise DaemonError(f"lost the connection to the daemon: {err}") from None
+
+    async def fsck(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/fsck")
+        return result
+
+
+async def _answer(resp: aiohttp.ClientResponse) -> Any:
+    text = await resp.text()
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        data = {}
+    if resp.status >= 400:
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        raise from_code(str(error.get("code", "daemon")), str(error.get("message", text[:200])))
+    return data
+
+
+class LocalBackend:
+    daemon = False
+
+    def __init__(self, box: Box, passphrase: Callable[[], str] | None) -> None:
+        self._box = box
+        self._passphrase = passphrase
+
+    async def _unlocked(self) -> Box:
+        if self._box.locked:
+            self._box.header  # noqa: B018  (NotInitialized first)
+            if self._passphrase is None:
+                raise Locked("the daemon is not running and this command cannot ask for a passphrase")
+            await self._box.unlock(self._passphrase())
+        return self._box
+
+    async def status(self) -> dict[str, Any]:
+        box = self._box
+        return {
+            "daemon": False,
+            **box.status(),
+            "data_dir": str(box.paths.root),
+            "inbox_pending": await box.inbox.pending() if box.initialized else 0,
+            "fingerprint": _fingerprint(box.paths.tls_dir / "cert.pem"),
+        }
+
+    async def setup_code(self) -> str:
+        return self._box.setup_code()
+
+    async def init(self, passphrase: str) -> str:
+        return await self._box.init(passphrase)
+
+    async def unlock(self, passphrase: str) -> dict[str, Any]:
+        raise DaemonError(
+            "the daemon is not running: there is nothing to unlock (start it with "
+            "`selfdata serve` or `systemctl start selfdata`; offline commands ask for the "
+            "passphrase themselves)"
+        )
+
+    async def lock(self) -> dict[str, Any]:
+        raise DaemonError("the daemon is not running: the box is already locked")
+
+    async def change_passphrase(self, old: str, new: str) -> None:
+        await self._box.change_passphrase(old, new)
+
+    async def recover(self, recovery_key: str, new: str) -> None:
+        await self._box.recover(recovery_key, new)
+
+    async def doctypes(self) -> list[dict[str, Any]]:
+        box = await self._unlocked()
+        counts = await box.documents.doctypes()
+        return [
+            {"name": n, "title": resolve(n).title, "builtin": n in builtin_doctypes(),
+             "count": counts.get(n, 0)}
+            for n in sorted(set(counts) | set(builtin_doctypes()))
+        ]
+
+    async def import_file(self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None) -> dict[str, Any]:
+        resolved = resolve(doctype)
+        box = await self._unlocked()
+        report = await import_records(box.documents, resolved, chunks, fmt, id_field=id_field)
+        return report.to_json()
+
+    async def export(self, doctype: str) -> AsyncIterator[bytes]:
+        check_name(doctype)
+        box = await self._unlocked()
+        if doctype not in builtin_doctypes() and not await box.documents.exists(doctype):
+            raise UnknownDoctype(f"no doctype {doctype!r} in this box")
+        lines: list[str] = []
+        async for doc in box.documents.iterate(doctype):
+            doc.pop("_rev", None)
+            lines.append(json.dumps(doc, ensure_ascii=False))
+            if len(lines) >= 500:
+                yield ("\n".join(lines) + "\n").encode()
+                lines = []
+        if lines:
+            yield ("\n".join(lines) + "\n").encode()
+
+    async def fsck(self) -> dict[str, Any]:
+        if self._passphrase is not None and self._box.initialized:
+            await self._unlocked()  # a deep check: authenticate every record
+        return (await self._box.fsck()).to_json()
+
+
+def _fingerprint(cert: Path) -> str | None:
+    try:
+        return fingerprint_of(cert.read_bytes())
+    except (OSError, ValueError):
+        return None
+

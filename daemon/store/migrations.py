@@ -1,0 +1,47 @@
+"""Schema migrations, applied in order; ``PRAGMA user_version`` records how far.
+
+Append only: a released migration never changes. What each column reveals in clear is
+listed in docs/threat-model.md, and a test keeps that list true.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE doctypes (
+        hash  BLOB PRIMARY KEY,          -- keyed hash of the doctype name
+        name  BLOB NOT NULL              -- the name, encrypted
+    ) WITHOUT ROWID;
+    CREATE TABLE documents (
+        seq     INTEGER PRIMARY KEY,     -- write order, for stable paging
+        doctype BLOB NOT NULL REFERENCES doctypes(hash),
+        id      BLOB NOT NULL,           -- keyed hash of the document id
+        version INTEGER NOT NULL,
+        body    BLOB NOT NULL,           -- XChaCha20-Poly1305(JSON), bound to doctype/id/version
+        UNIQUE (doctype, id)
+    );
+    CREATE TABLE series (
+        hash  BLOB PRIMARY KEY,          -- keyed hash of the series name
+        name  BLOB NOT NULL              -- the name and unit, encrypted
+    ) WITHOUT ROWID;
+    CREATE TABLE series_chunks (
+        series  BLOB NOT NULL REFERENCES series(hash),
+        day     INTEGER NOT NULL,        -- days since 1970-01-01 (UTC)
+        version INTEGER NOT NULL,
+        body    BLOB NOT NULL,           -- zstd(columns) encrypted, bound to series/day/version
+        PRIMARY KEY (series, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE inbox (
+        seq        INTEGER PRIMARY KEY,
+        sealed_key BLOB NOT NULL,        -- per-batch key sealed to the vault's X25519 key
+        body       BLOB NOT NULL         -- the batch, encrypted with that key
+    )
+    """,
+)

@@ -1,0 +1,101 @@
+"""The box's HTTPS certificate: self-signed, made on first start, pinned by fingerprint.
+
+Browsers on the LAN cannot get a public certificate for ``selfdata.local``, so the box
+makes its own and shows its SHA-256 fingerprint where the owner can compare it: the
+CLI (``selfdata status``), the console, and the mDNS TXT record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+__all__ = ["Certificate", "ensure_certificate", "fingerprint_of", "server_context"]
+
+_VALID_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Certificate:
+    cert_path: Path
+    key_path: Path
+    fingerprint: str  # sha256 of the DER certificate, hex with colons
+
+    @property
+    def short_fingerprint(self) -> str:
+        return self.fingerprint.replace(":", "").lower()
+
+
+def ensure_certificate(tls_dir: Path, hostname: str | None = None) -> Certificate:
+    tls_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
+    if not (cert_path.exists() and key_path.exists()):
+        _generate(cert_path, key_path, hostname or socket.gethostname())
+    return Certificate(cert_path, key_path, fingerprint_of(cert_path.read_bytes()))
+
+
+def fingerprint_of(pem: bytes) -> str:
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def server_context(cert: Certificate) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert.cert_path, cert.key_path)
+    return context
+
+
+def _generate(cert_path: Path, key_path: Path, hostname: str) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    short = hostname.split(".")[0] or "selfdata"
+    names: list[x509.GeneralName] = [
+        x509.DNSName(n) for n in dict.fromkeys([f"{short}.local", "selfdata.local", short, "localhost"])
+    ]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", "::1")]
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{short}.local")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        # A Pi without RTC may boot in 1970: start validity far back so it is never "not yet valid".
+        .not_valid_before(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(now + dt.timedelta(days=_VALID_DAYS))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    _write_private(key_path, key_pem)
+    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+
+
+def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
