@@ -68,7 +68,9 @@ class VaultError(SelfdataError):
 class NotInitialized(VaultError):
     code = "not_initialized"
 
-    def __init__(self, message: str = "no vault here yet: run `selfdata init` or open the web setup") -> None:
+    def __init__(
+        self, message: str = "no vault here yet: run `selfdata init` or open the web setup"
+    ) -> None:
         super().__init__(message)
 
 
@@ -83,7 +85,9 @@ class Locked(VaultError):
     http_status = 423
     code = "locked"
 
-    def __init__(self, message: str = "the box is locked: unlock it with your passphrase first") -> None:
+    def __init__(
+        self, message: str = "the box is locked: unlock it with your passphrase first"
+    ) -> None:
         super().__init__(message)
 
 

@@ -53,6 +53,6 @@ class DataDir:
     def create(self) -> DataDir:
         """Make the directory, private to its owner (and the admin group, if it is setgid)."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o750)
-        os.chmod(self.root, 0o750 | (os.stat(self.root).st_mode & 0o2000))
+        os.chmod(self.root, 0o750 | (os.stat(self.root).st_mode & 0o2000))  # noqa: S103
         self.blobs.mkdir(exist_ok=True, mode=0o750)
         return self

@@ -37,9 +37,7 @@ class AccessLogger(AbstractAccessLogger):
         route = getattr(info, "route", None)
         resource = getattr(route, "resource", None)
         pattern = resource.canonical if resource is not None else "(no route)"
-        self.logger.info(
-            "%s %s %d %.0fms", request.method, pattern, response.status, time * 1000
-        )
+        self.logger.info("%s %s %d %.0fms", request.method, pattern, response.status, time * 1000)
 
 
 def run(config: ServeConfig) -> None:
@@ -47,16 +45,22 @@ def run(config: ServeConfig) -> None:
 
 
 async def serve(
-    config: ServeConfig, started: Callable[[list[Any]], None] | None = None
+    config: ServeConfig,
+    *,
+    started: Callable[[list[Any]], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT; then finish in-flight requests and close the store."""
+    """Serve until SIGTERM/SIGINT (or ``stop``); then finish requests in flight and close.
+
+    ``started`` receives the bound addresses once every listener is up.
+    """
     app = create_app(config)
     app[STATE_LISTENERS].append(_systemd_status)
     runner = web.AppRunner(
         app, access_log_class=AccessLogger, shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False
     )
     redirect_runner: web.AppRunner | None = None
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -72,8 +76,14 @@ async def serve(
             await web.TCPSite(redirect_runner, config.host, config.http_port).start()
         scheme = "https" if config.tls else "http"
         shown = "localhost" if config.host in ("0.0.0.0", "::", "") else config.host  # noqa: S104
-        log.info("selfdata %s serving %s://%s:%d/ (admin socket %s)", __version__, scheme, shown,
-                 config.port, config.data_dir.socket)
+        log.info(
+            "selfdata %s serving %s://%s:%d/ (admin socket %s)",
+            __version__,
+            scheme,
+            shown,
+            config.port,
+            config.data_dir.socket,
+        )
         async with systemd.watchdog():
             systemd.notify(READY="1", STATUS=_status_line(box))
             if started is not None:
@@ -128,4 +138,3 @@ def _status_line(box: Box) -> str:
 
 def _systemd_status(box: Box) -> None:
     systemd.notify(STATUS=_status_line(box))
-

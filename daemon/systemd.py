@@ -7,21 +7,27 @@ systemd-python), so the daemon never depends on running under systemd.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 __all__ = ["journal_handler", "notify", "watchdog"]
 
 log = logging.getLogger(__name__)
 
-try:  # python3-systemd on Debian; optional extra `systemd` from PyPI
-    from systemd import daemon as _daemon
-    from systemd import journal as _journal
-except ImportError:  # pragma: no cover - depends on the machine
-    _daemon = None
-    _journal = None
+
+def _optional(module: str) -> Any:
+    try:  # python3-systemd on Debian; the optional extra `systemd` from PyPI
+        return importlib.import_module(module)
+    except ImportError:  # pragma: no cover - depends on the machine
+        return None
+
+
+_daemon = _optional("systemd.daemon")
+_journal = _optional("systemd.journal")
 
 
 def notify(**fields: str) -> bool:
@@ -62,7 +68,5 @@ async def watchdog() -> AsyncIterator[None]:
         yield
     finally:
         task.cancel()
-        try:
+        with suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass

@@ -59,9 +59,10 @@ def server_context(cert: Certificate) -> ssl.SSLContext:
 
 def _generate(cert_path: Path, key_path: Path, hostname: str) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    short = hostname.split(".")[0] or "selfdata"
+    short = hostname.split(".", maxsplit=1)[0] or "selfdata"
     names: list[x509.GeneralName] = [
-        x509.DNSName(n) for n in dict.fromkeys([f"{short}.local", "selfdata.local", short, "localhost"])
+        x509.DNSName(n)
+        for n in dict.fromkeys([f"{short}.local", "selfdata.local", short, "localhost"])
     ]
     names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", "::1")]
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{short}.local")])

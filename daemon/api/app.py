@@ -34,10 +34,9 @@ def create_app(config: ServeConfig) -> web.Application:
     app[SESSIONS] = SessionStore(config.session_idle_seconds, config.session_max_seconds)
     app[LOGIN_GUARD] = LoginGuard()
     app[STATE_LISTENERS] = []
-    info: dict[web.AbstractRoute, object] = {}
-    for route in ROUTES:
-        info[app.router.add_route(route.method, route.path, route.handler)] = route
-    app[ROUTE_INFO] = info  # type: ignore[assignment]
+    app[ROUTE_INFO] = {
+        app.router.add_route(route.method, route.path, route.handler): route for route in ROUTES
+    }
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_box_ctx)
     if config.tls:
@@ -55,7 +54,8 @@ async def _box_ctx(app: web.Application) -> AsyncIterator[None]:
         code = box.setup_code()
         log.warning(
             "no vault yet: open the web page and enter the setup code %s "
-            "(or run `selfdata init` on the box)", code
+            "(or run `selfdata init` on the box)",
+            code,
         )
     yield
     await box.close()

@@ -82,6 +82,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     )
+    headers["Server"] = "selfdata"  # no version banner for the LAN
     if request.path.startswith("/api/"):
         headers.setdefault("Cache-Control", "no-store")
 

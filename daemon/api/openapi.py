@@ -35,14 +35,20 @@ def document(version: str) -> dict[str, Any]:
         }
         if route.access is not Access.PUBLIC:
             operation["security"] = (
-                [{"adminSocket": []}] if route.access is Access.ADMIN
+                [{"adminSocket": []}]
+                if route.access is Access.ADMIN
                 else [{"session": []}, {"adminSocket": []}]
             )
         if route.body:
             operation["requestBody"] = {
                 "required": True,
-                "content": {route.body: {"schema": {"type": "object"} if route.body.endswith("json")
-                                                    else {"type": "string", "format": "binary"}}},
+                "content": {
+                    route.body: {
+                        "schema": {"type": "object"}
+                        if route.body.endswith("json")
+                        else {"type": "string", "format": "binary"}
+                    }
+                },
             }
         paths.setdefault(path, {})[route.method.lower()] = operation
     return {

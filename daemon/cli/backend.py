@@ -39,7 +39,9 @@ class Backend(Protocol):
     async def change_passphrase(self, old: str, new: str) -> None: ...
     async def recover(self, recovery_key: str, new: str) -> None: ...
     async def doctypes(self) -> list[dict[str, Any]]: ...
-    async def import_file(self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None) -> dict[str, Any]: ...
+    async def import_file(
+        self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
+    ) -> dict[str, Any]: ...
     def export(self, doctype: str) -> AsyncIterator[bytes]: ...
     async def fsck(self) -> dict[str, Any]: ...
 
@@ -55,7 +57,9 @@ async def open_backend(
     if data_dir.socket.exists():
         connector = aiohttp.UnixConnector(path=str(data_dir.socket))
         session = aiohttp.ClientSession(
-            connector=connector, base_url="http://selfdata", timeout=aiohttp.ClientTimeout(total=None)
+            connector=connector,
+            base_url="http://selfdata",
+            timeout=aiohttp.ClientTimeout(total=None),
         )
         try:
             async with session.get("/api/v1/status"):
@@ -117,7 +121,9 @@ class DaemonBackend:
     async def doctypes(self) -> list[dict[str, Any]]:
         return list((await self._call("GET", "/doctypes"))["doctypes"])
 
-    async def import_file(self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None) -> dict[str, Any]:
+    async def import_file(
+        self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
+    ) -> dict[str, Any]:
         check_name(doctype)
         params = {"format": fmt} | ({"id_field": id_field} if id_field else {})
         result: dict[str, Any] = await self._call(
@@ -164,7 +170,9 @@ class LocalBackend:
         if self._box.locked:
             self._box.header  # noqa: B018  (NotInitialized first)
             if self._passphrase is None:
-                raise Locked("the daemon is not running and this command cannot ask for a passphrase")
+                raise Locked(
+                    "the daemon is not running and this command cannot ask for a passphrase"
+                )
             await self._box.unlock(self._passphrase())
         return self._box
 
@@ -204,12 +212,18 @@ class LocalBackend:
         box = await self._unlocked()
         counts = await box.documents.doctypes()
         return [
-            {"name": n, "title": resolve(n).title, "builtin": n in builtin_doctypes(),
-             "count": counts.get(n, 0)}
+            {
+                "name": n,
+                "title": resolve(n).title,
+                "builtin": n in builtin_doctypes(),
+                "count": counts.get(n, 0),
+            }
             for n in sorted(set(counts) | set(builtin_doctypes()))
         ]
 
-    async def import_file(self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None) -> dict[str, Any]:
+    async def import_file(
+        self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
+    ) -> dict[str, Any]:
         resolved = resolve(doctype)
         box = await self._unlocked()
         report = await import_records(box.documents, resolved, chunks, fmt, id_field=id_field)
@@ -241,4 +255,3 @@ def _fingerprint(cert: Path) -> str | None:
         return fingerprint_of(cert.read_bytes())
     except (OSError, ValueError):
         return None
-

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,21 +21,41 @@ from .secrets import passphrase_option, read_secret
 
 __all__ = ["COMMANDS"]
 
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv"}
+_EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "csv",
+}
 
 
 @click.command("import")
-@click.option("--doctype", "-t", required=True, help="Doctype to import into, e.g. org.example.mycsv.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
-              help="jsonl or csv [default: from the file name].")
+@click.option(
+    "--doctype", "-t", required=True, help="Doctype to import into, e.g. org.example.mycsv."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="jsonl or csv [default: from the file name].",
+)
 @click.option("--id-field", help="Column or field holding each record's id (re-imports update it).")
 @click.option("--json", "as_json", is_flag=True, help="Output the report as JSON.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @passphrase_option()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @pass_context
-def import_(ctx: Context, doctype: str, fmt: str | None, id_field: str | None, as_json: bool,
-            no_progress: bool, passphrase_file: str | None, file: str) -> None:
+def import_(
+    ctx: Context,
+    doctype: str,
+    fmt: str | None,
+    id_field: str | None,
+    as_json: bool,
+    no_progress: bool,
+    passphrase_file: str | None,
+    file: str,
+) -> None:
     """Import FILE (JSON Lines or CSV, - for stdin) into a doctype, streaming.
 
     A known doctype checks each record against its schema; a new reverse-domain name
@@ -46,16 +67,24 @@ def import_(ctx: Context, doctype: str, fmt: str | None, id_field: str | None, a
     fmt = fmt or _format_of(file)
     stream, size = _open_input(file)
     show = not (no_progress or as_json) and sys.stderr.isatty() and size > 0
-    with stream, click.progressbar(length=size, label="Importing", file=sys.stderr,
-                                   hidden=not show) as bar:
+    with stream, _progress(size, show) as advance:
         report = backend_call(
             ctx,
-            lambda b: b.import_file(doctype, _chunks(stream, bar.update), fmt, id_field),
+            lambda b: b.import_file(doctype, _chunks(stream, advance), fmt, id_field),
             _asker(passphrase_file),
         )
     emit(report, as_json, _human_report)
     if report["errors"]:
         sys.exit(1)
+
+
+@contextmanager
+def _progress(size: int, show: bool) -> Iterator[Callable[[int], None]]:
+    if not show:  # click 8.1 (Debian trixie) has no progressbar(hidden=...)
+        yield lambda _: None
+        return
+    with click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
+        yield bar.update
 
 
 def _format_of(file: str) -> str:
@@ -99,8 +128,13 @@ def _human_report(r: dict[str, Any]) -> str:
 
 @click.command()
 @click.option("--doctype", "-t", required=True, help="Doctype to export.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="Write to this file instead of stdout.",
+)
 @passphrase_option()
 @pass_context
 def export(ctx: Context, doctype: str, output: str, passphrase_file: str | None) -> None:
@@ -118,19 +152,29 @@ def export(ctx: Context, doctype: str, output: str, passphrase_file: str | None)
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@passphrase_option()
 @pass_context
-def doctypes(ctx: Context, as_json: bool) -> None:
+def doctypes(ctx: Context, as_json: bool, passphrase_file: str | None) -> None:
     """List doctypes: the known ones and those in this box, with counts."""
-    data = backend_call(ctx, lambda b: b.doctypes(), _asker(None))
-    emit(data, as_json, lambda rows: "\n".join(
-        f"{r['name']:<40} {r['count']:>9,}  {'' if r['builtin'] else '(user doctype)'}".rstrip()
-        for r in rows))
+    data = backend_call(ctx, lambda b: b.doctypes(), _asker(passphrase_file))
+    emit(
+        data,
+        as_json,
+        lambda rows: "\n".join(
+            f"{r['name']:<40} {r['count']:>9,}  {'' if r['builtin'] else '(user doctype)'}".rstrip()
+            for r in rows
+        ),
+    )
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-@click.option("--deep", is_flag=True, help="When the daemon is not running: ask for the "
-              "passphrase and authenticate every record and file too.")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="When the daemon is not running: ask for the "
+    "passphrase and authenticate every record and file too.",
+)
 @passphrase_option()
 @pass_context
 def fsck(ctx: Context, as_json: bool, deep: bool, passphrase_file: str | None) -> None:

@@ -96,16 +96,21 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()  # `selfdata export | head`: not an error
         sys.exit(0)
-    except Exception as err:  # noqa: BLE001 - the promise is: never a traceback
+    except Exception as err:
         if debug:
             raise
-        click.echo(f"Error: internal error ({type(err).__name__}: {err}); "
-                   "run with SELFDATA_DEBUG=1 for details", err=True)
+        click.echo(
+            f"Error: internal error ({type(err).__name__}: {err}); "
+            "run with SELFDATA_DEBUG=1 for details",
+            err=True,
+        )
         sys.exit(EXIT_INTERNAL)
 
 
 def backend_call(
-    ctx: Context, action: Callable[[Backend], Awaitable[T]], passphrase: Callable[[], str] | None = None
+    ctx: Context,
+    action: Callable[[Backend], Awaitable[T]],
+    passphrase: Callable[[], str] | None = None,
 ) -> T:
     async def go() -> T:
         async with open_backend(ctx.data_dir, passphrase) as backend:

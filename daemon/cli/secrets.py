@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -11,11 +13,18 @@ from ..errors import InputError
 
 __all__ = ["passphrase_option", "read_secret"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def passphrase_option(name: str = "--passphrase-file", envvar: str = "SELFDATA_PASSPHRASE_FILE",
-                      help_text: str = "Read the passphrase from this file (- for stdin).") -> click.Option:
-    return click.option(  # type: ignore[return-value]
-        name, type=click.Path(dir_okay=False, allow_dash=True), envvar=envvar,
+
+def passphrase_option(
+    name: str = "--passphrase-file",
+    envvar: str = "SELFDATA_PASSPHRASE_FILE",
+    help_text: str = "Read the passphrase from this file (- for stdin).",
+) -> Callable[[F], F]:
+    return click.option(
+        name,
+        type=click.Path(dir_okay=False, allow_dash=True),
+        envvar=envvar,
         help=help_text + f" [env: {envvar}]" if envvar else help_text,
     )
 

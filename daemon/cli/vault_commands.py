@@ -10,7 +10,8 @@ from .secrets import passphrase_option, read_secret
 __all__ = ["COMMANDS"]
 
 _NEW = passphrase_option(
-    "--new-passphrase-file", "SELFDATA_NEW_PASSPHRASE_FILE",
+    "--new-passphrase-file",
+    "SELFDATA_NEW_PASSPHRASE_FILE",
     "Read the new passphrase from this file (- for stdin).",
 )
 
@@ -31,7 +32,9 @@ def init(ctx: Context, passphrase_file: str | None, as_json: bool) -> None:
     """Create the vault: choose a passphrase, get a recovery key."""
     secret = read_secret(passphrase_file, "New passphrase", confirm=True)
     key = backend_call(ctx, lambda b: b.init(secret))
-    emit({"recovery_key": key}, as_json, lambda d: _RECOVERY_EXPLAINED.format(key=d["recovery_key"]))
+    emit(
+        {"recovery_key": key}, as_json, lambda d: _RECOVERY_EXPLAINED.format(key=d["recovery_key"])
+    )
 
 
 @click.command()
@@ -42,9 +45,18 @@ def unlock(ctx: Context, passphrase_file: str | None, as_json: bool) -> None:
     """Unlock the running box."""
     secret = read_secret(passphrase_file, "Passphrase")
     data = backend_call(ctx, lambda b: b.unlock(secret))
-    emit(data, as_json, lambda d: "Unlocked." + (
-        f" Merged {d['merged']['batches']} batch(es) written while locked."
-        if d.get("merged", {}).get("batches") else ""))
+    emit(
+        data,
+        as_json,
+        lambda d: (
+            "Unlocked."
+            + (
+                f" Merged {d['merged']['batches']} batch(es) written while locked."
+                if d.get("merged", {}).get("batches")
+                else ""
+            )
+        ),
+    )
 
 
 @click.command()
@@ -69,9 +81,12 @@ def passwd(ctx: Context, passphrase_file: str | None, new_passphrase_file: str |
 
 
 @click.command()
-@click.option("--recovery-key-file", type=click.Path(dir_okay=False, allow_dash=True),
-              envvar="SELFDATA_RECOVERY_KEY_FILE",
-              help="Read the recovery key from this file (- for stdin). [env: SELFDATA_RECOVERY_KEY_FILE]")
+@click.option(
+    "--recovery-key-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    envvar="SELFDATA_RECOVERY_KEY_FILE",
+    help="Read the recovery key from this file (- for stdin). [env: SELFDATA_RECOVERY_KEY_FILE]",
+)
 @_NEW
 @pass_context
 def recover(ctx: Context, recovery_key_file: str | None, new_passphrase_file: str | None) -> None:

@@ -32,7 +32,9 @@ async def upload_file(request: web.Request) -> web.Response:
     files = box.files
     name = request.query.get("name", "")
     if not _NAME.match(name) or name in (".", ".."):
-        raise InputError("give the file a name= of 1 to 255 characters, without / or control characters")
+        raise InputError(
+            "give the file a name= of 1 to 255 characters, without / or control characters"
+        )
     mime = request.content_type or "application/octet-stream"
     doc = await files.save(
         name,

@@ -11,7 +11,14 @@ from ...errors import InputError
 from ...store import AGGREGATES
 from ..requests import box_of, json_body, reply
 
-__all__ = ["delete_series", "list_series", "query_series", "write_series", "parse_duration", "parse_time"]
+__all__ = [
+    "delete_series",
+    "list_series",
+    "parse_duration",
+    "parse_time",
+    "query_series",
+    "write_series",
+]
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*(/[A-Za-z0-9._:-]+)*$")
 MAX_POINTS_PER_WRITE = 200_000
@@ -56,8 +63,16 @@ async def query_series(request: web.Request) -> web.Response:
     if step is None and end - start > 366 * 86400:
         raise InputError("ranges over a year need a step= to downsample")
     points = await box_of(request).series.query(name, start, end, step, agg)  # type: ignore[arg-type]
-    return reply({"name": name, "start": start, "end": end, "step": step, "agg": agg,
-                  "points": [[t, v] for t, v in points]})
+    return reply(
+        {
+            "name": name,
+            "start": start,
+            "end": end,
+            "step": step,
+            "agg": agg,
+            "points": [[t, v] for t, v in points],
+        }
+    )
 
 
 async def write_series(request: web.Request) -> web.Response:
@@ -85,7 +100,9 @@ async def write_series(request: web.Request) -> web.Response:
             "additionalProperties": False,
         },
     )
-    written = await box.series.write(name, [tuple(p) for p in body["points"]], unit=body.get("unit", ""))  # type: ignore[misc]
+    written = await box.series.write(
+        name, [tuple(p) for p in body["points"]], unit=body.get("unit", "")
+    )  # type: ignore[misc]
     return reply({"name": name, "written": written})
 
 

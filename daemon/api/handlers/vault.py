@@ -35,7 +35,10 @@ async def setup(request: web.Request) -> web.Response:
         {
             "type": "object",
             "required": ["passphrase"],
-            "properties": {"passphrase": _SECRET, "setup_code": {"type": "string", "maxLength": 64}},
+            "properties": {
+                "passphrase": _SECRET,
+                "setup_code": {"type": "string", "maxLength": 64},
+            },
             "additionalProperties": False,
         },
     )
@@ -90,7 +93,9 @@ async def lock(request: web.Request) -> web.Response:
 
 
 async def session(request: web.Request) -> web.Response:
-    return reply({"authenticated": True, "admin": is_admin_socket(request), **box_of(request).status()})
+    return reply(
+        {"authenticated": True, "admin": is_admin_socket(request), **box_of(request).status()}
+    )
 
 
 async def end_session(request: web.Request) -> web.Response:
@@ -173,13 +178,10 @@ def _start_session(request: web.Request, response: web.Response) -> None:
     if is_admin_socket(request):
         return
     token = request.app[SESSIONS].create()
-    response.set_cookie(
-        COOKIE, token, path="/", secure=True, httponly=True, samesite="Strict"
-    )
+    response.set_cookie(COOKIE, token, path="/", secure=True, httponly=True, samesite="Strict")
 
 
 def _notify(request: web.Request) -> None:
     box = box_of(request)
     for listener in request.app[STATE_LISTENERS]:
         listener(box)
-
