@@ -19,11 +19,12 @@ who answers for ``<hostname>.local.``:
   left alone and the SRV target is ``<hostname>-<fp[:6]>.local.``, a name only this
   box uses, with this box's addresses.
 
-Addresses are polled every ``poll_interval`` seconds (no busy loop): a changed set is
-re-announced (``update_service``); a new IPv4 address or a new IPv6-capable interface,
-which zeroconf's sockets do not listen on yet, restarts zeroconf. When multicast
-cannot be used (no network, no permission), one warning is logged, the daemon keeps
-running, and the advertiser retries at each poll.
+Unless told otherwise, zeroconf listens on every interface but loopback. Addresses are
+polled every ``poll_interval`` seconds (no busy loop): a changed set is re-announced
+(``update_service``, plus a goodbye for the addresses that went away); a new IPv4
+address or a new IPv6-capable interface, which zeroconf's sockets do not listen on
+yet, restarts zeroconf. When multicast cannot be used (no network, no permission), one
+warning is logged, the daemon keeps running, and the advertiser retries at each poll.
 
 Use from an aiohttp ``cleanup_ctx``::
 
@@ -48,7 +49,7 @@ from typing import Any, Final, TypeAlias
 import ifaddr
 import zeroconf
 from zeroconf import Error as ZeroconfError
-from zeroconf import InterfaceChoice, IPVersion
+from zeroconf import InterfaceChoice
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from .errors import InputError
@@ -81,6 +82,14 @@ Interfaces: TypeAlias = Sequence[str | int] | InterfaceChoice
 _DEFAULT_PROBE_TIMEOUT: Final = 1.5  # s, to learn whether someone owns <hostname>.local
 _MAX_LABEL: Final = 63  # bytes in a DNS label
 _RESPONSE_FLAGS: Final = 0x8400  # DNS header: QR (response) | AA (authoritative)
+_DISABLED: Final = (
+    "mDNS disabled: cannot use multicast DNS on this network (%s). The box stays reachable "
+    "by its IP address; selfdata retries every %g s."
+)
+_STALE: Final = (
+    "mDNS: cannot read the current addresses (%s); the last ones stay advertised. "
+    "selfdata retries every %g s."
+)
 _FAILURES: Final = (OSError, RuntimeError, ZeroconfError, InputError)
 
 
@@ -140,22 +149,22 @@ def _normalize(addresses: Iterable[str]) -> tuple[str, ...]:
     return tuple(str(a) for a in ordered)
 
 
-def _adapter_ips() -> list[tuple[int, str]]:
-    """Every (interface index, address) of the machine, loopback included."""
-    found: list[tuple[int, str]] = []
+def _adapter_ips() -> list[tuple[int, str, int]]:
+    """Every (interface index, address, prefix length) of the machine, loopback included."""
+    found: list[tuple[int, str, int]] = []
     for adapter in ifaddr.get_adapters():
         index = int(getattr(adapter, "index", None) or 0)
         for ip in adapter.ips:
             # ifaddr gives IPv4 as str and IPv6 as (address, flowinfo, scope_id)
             text = ip.ip[0] if isinstance(ip.ip, tuple) else ip.ip
-            found.append((index, str(text).split("%", 1)[0]))
+            found.append((index, str(text).split("%", 1)[0], int(ip.network_prefix)))
     return found
 
 
 def machine_addresses() -> tuple[str, ...]:
     """The machine's addresses worth advertising: no loopback, no IPv6 link-local."""
     keep: list[str] = []
-    for _, text in _adapter_ips():
+    for _, text, _prefix in _adapter_ips():
         addr = ipaddress.ip_address(text)
         if addr.is_loopback or addr.is_unspecified or addr.is_multicast:
             continue
@@ -166,12 +175,20 @@ def machine_addresses() -> tuple[str, ...]:
 
 
 def _bindings() -> frozenset[tuple[int, int, str]]:
-    """What zeroconf's sockets are tied to: each IPv4 address, each IPv6 interface."""
+    """Where zeroconf should listen: (4, index, address) or (6, index, "") keys.
+
+    Like zeroconf's ``InterfaceChoice.All`` (each IPv4 address but /32 ones, each
+    interface with IPv6), minus loopback: Linux' ``lo`` has no MULTICAST flag, and
+    zeroconf would log a send error with a traceback for ``::1`` at every start.
+    """
     keys: set[tuple[int, int, str]] = set()
-    for index, text in _adapter_ips():
-        if ipaddress.ip_address(text).version == 4:
+    for index, text, prefix in _adapter_ips():
+        addr = ipaddress.ip_address(text)
+        if addr.is_loopback:
+            continue
+        if addr.version == 4 and prefix != 32:
             keys.add((4, index, text))
-        else:
+        elif addr.version == 6 and index:
             keys.add((6, index, ""))
     return frozenset(keys)
 
@@ -180,8 +197,8 @@ async def _close_quietly(azc: AsyncZeroconf) -> None:
     """Unregister everything (goodbye packets) and close the sockets."""
     try:
         await azc.async_close()
-    except (OSError, ZeroconfError) as err:
-        log.debug("mDNS: error while closing zeroconf: %s", err)
+    except (OSError, RuntimeError, ZeroconfError) as err:
+        log.debug("mDNS: error while closing zeroconf: %r", err)
 
 
 def _label(text: str, limit: int = _MAX_LABEL) -> str:
@@ -283,24 +300,28 @@ class Advertiser:
             log.info("mDNS: advertising %s", self._describe())
 
     def _new_zeroconf(self) -> AsyncZeroconf:
-        if self._ann.interfaces is None and not self._bound:
-            raise RuntimeError("no network interface has an IP address")
+        choices: list[list[str | int]] | list[InterfaceChoice]
+        if isinstance(self._ann.interfaces, InterfaceChoice):
+            choices = [self._ann.interfaces]
+        elif self._ann.interfaces is not None:
+            choices = [list(self._ann.interfaces)]  # zeroconf wants a list, not any sequence
+        else:
+            ipv4: list[str | int] = sorted(a for v, _, a in self._bound if v == 4)
+            ipv6: list[str | int] = sorted(i for v, i, _ in self._bound if v == 6)
+            if not ipv4 and not ipv6:
+                raise RuntimeError("no network interface with an IP address")
+            # IPv4 alone when IPv6 fails (no IPv6 in the kernel, address still tentative)
+            choices = [ipv4 + ipv6, ipv4] if ipv4 and ipv6 else [ipv4 + ipv6]
         failure = ""
         with warnings.catch_warnings():
             # When AsyncZeroconf() fails it drops the listen socket it had already opened,
             # and CPython closes it with a ResourceWarning as the exception is cleared.
             warnings.simplefilter("ignore", ResourceWarning)
-            try:
-                if self._ann.interfaces is not None:
-                    return AsyncZeroconf(interfaces=self._ann.interfaces)
+            for choice in choices:
                 try:
-                    return AsyncZeroconf(interfaces=InterfaceChoice.All, ip_version=IPVersion.All)
-                except (OSError, RuntimeError):  # no IPv6 in this kernel, or no address yet
-                    return AsyncZeroconf(
-                        interfaces=InterfaceChoice.All, ip_version=IPVersion.V4Only
-                    )
-            except (OSError, RuntimeError) as err:
-                failure = f"{type(err).__name__}: {err}"
+                    return AsyncZeroconf(interfaces=choice)
+                except (OSError, RuntimeError, ValueError) as err:
+                    failure = f"{type(err).__name__}: {err}"
         raise RuntimeError(failure)
 
     async def _close(self) -> None:
@@ -372,9 +393,14 @@ class Advertiser:
             try:
                 await asyncio.wait_for(self._stopping.wait(), timeout=self._poll_interval)
             except TimeoutError:
-                await self._refresh()
+                pass
             else:
                 return
+            try:
+                await self._refresh()
+            except Exception:
+                log.exception("mDNS: address polling crashed; changes are no longer announced")
+                raise
 
     async def _refresh(self) -> None:
         if self._azc is None:
@@ -384,8 +410,11 @@ class Advertiser:
             bound = _bindings() if self._ann.interfaces is None else frozenset()
             wanted = self._wanted_addresses()
         except _FAILURES as err:
-            self._flip_failing(err)
+            self._flip_failing(err, _STALE)
             return
+        if self._failing:
+            self._failing = False
+            log.info("mDNS works again")
         if bound - self._bound:
             log.info("mDNS: new network interface or address, restarting zeroconf")
             await self._close()
@@ -429,17 +458,12 @@ class Advertiser:
 
     # --- logging ----------------------------------------------------------------------
 
-    def _flip_failing(self, err: BaseException) -> None:
+    def _flip_failing(self, err: BaseException, message: str | None = None) -> None:
         if self._failing:
-            log.debug("mDNS still unavailable: %s", err)
+            log.debug("mDNS still failing: %r", err)
             return
         self._failing = True
-        log.warning(
-            "mDNS disabled: cannot use multicast DNS on this network (%s). The box stays "
-            "reachable by its IP address; selfdata retries every %g s.",
-            err,
-            self._poll_interval,
-        )
+        log.warning(message or _DISABLED, str(err) or type(err).__name__, self._poll_interval)
 
     def _describe(self) -> str:
         names = ", ".join(repr(name) for name in self.service_names)

@@ -7,13 +7,16 @@ start-up finished.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from .. import __version__
 from ..box import Box
 from ..config import ServeConfig
+from ..mdns import Announcement, advertise
 from ..tls import ensure_certificate
 from .auth import LoginGuard, SessionStore
 from .keys import BOX, CERTIFICATE, CONFIG, LOGIN_GUARD, SESSIONS, STATE_LISTENERS
@@ -41,7 +44,7 @@ def create_app(config: ServeConfig) -> web.Application:
     app.cleanup_ctx.append(_box_ctx)
     if config.tls:
         app.cleanup_ctx.append(_certificate_ctx)
-    if config.mdns:
+    if config.mdns and config.tls:
         app.cleanup_ctx.append(_mdns_ctx)
     return app
 
@@ -68,4 +71,24 @@ async def _certificate_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _mdns_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Announce the box on the LAN, in the background: start-up does not wait for it.
+
+    (Probing who owns ``<host>.local`` and registering take a second or two, and mDNS
+    is a convenience: the daemon is ready without it.)
+    """
+    announcement = Announcement(
+        port=app[CONFIG].port, fingerprint=app[CERTIFICATE].fingerprint, version=__version__
+    )
+    stop = asyncio.Event()
+
+    async def announce() -> None:
+        async with advertise(announcement):
+            await stop.wait()
+
+    task = asyncio.create_task(announce(), name="mdns")
     yield
+    stop.set()
+    try:
+        await asyncio.wait_for(task, 10)
+    except Exception:  # shutting down: mDNS must not block it
+        log.warning("mDNS did not stop cleanly", exc_info=True)
