@@ -534,3 +534,56 @@ async def test_avahi_browse_sees_the_service_and_avahi_keeps_its_host_name(
         assert resolved.split() == ["sdbox.local", BOX_IP]
     log = avahi.log.read_text()
     assert "conflict" not in log.lower(), log
+
+
+# --- the daemon itself ------------------------------------------------------------------------
+
+
+async def test_a_running_selfdata_serve_is_found_on_the_lan_with_its_fingerprint(
+    lan: Lan, browser: AsyncZeroconf, tmp_path: Path
+) -> None:
+    """End to end: `selfdata serve` (a real process, in the box namespace) is discoverable."""
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELFDATA_")}
+    data = tmp_path / "box"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: ASYNC220 - forked from this thread, into the box netns
+            [
+                sys.executable,
+                "-m",
+                "selfdata",
+                "--data-dir",
+                str(data),
+                "serve",
+                "--port",
+                "8443",
+                "--http-port",
+                "0",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    events = Events()
+    sb = AsyncServiceBrowser(browser.zeroconf, [SELFDATA_SERVICE], handlers=[events])
+    try:
+
+        async def found() -> str | None:
+            return next(iter(events.added), None)
+
+        name = await eventually(found, "the daemon's _selfdata._tcp service", within=30)
+        info = await eventually(lambda: resolve(browser, name), "its service info")
+        assert info.port == 8443
+        assert BOX_IP in info.parsed_addresses()
+        cert = (data / "tls" / "cert.pem").read_bytes()
+        from selfdata.tls import fingerprint_of
+
+        expected = fingerprint_of(cert).replace(":", "").lower()
+        assert info.decoded_properties["fp"] == expected
+        assert info.decoded_properties["version"] == __version__
+    finally:
+        await sb.async_cancel()
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0, log.read_text()
