@@ -19,7 +19,7 @@ from .errors import AlreadyInitialized, IntegrityError, Locked, NotInitialized, 
 from .paths import DataDir
 from .store import Database, DocumentStore, FileStore, Inbox, MergeReport, SeriesStore
 from .store.codec import ad_for, open_json
-from .vault import Keys, Purpose, VaultHeader, create_vault
+from .vault import Keys, Purpose, VaultHeader, check_passphrase, create_vault
 
 __all__ = ["Box", "FsckReport", "kdf_target_seconds"]
 
@@ -42,7 +42,12 @@ class FsckReport:
         return not self.problems
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "deep": self.deep, "checked": self.checked, "problems": self.problems}
+        return {
+            "ok": self.ok,
+            "deep": self.deep,
+            "checked": self.checked,
+            "problems": self.problems,
+        }
 
 
 class Box:
@@ -75,8 +80,12 @@ class Box:
             os.close(fd)
             raise
         box = cls(paths, db, fd)
-        if text := await db.get_meta(_VAULT_META):
-            box._header = VaultHeader.from_json(text)
+        try:
+            if text := await db.get_meta(_VAULT_META):
+                box._header = VaultHeader.from_json(text)
+        except BaseException:
+            await box.close()  # a refused header must not keep the data dir locked
+            raise
         return box
 
     async def close(self) -> None:
@@ -138,6 +147,7 @@ class Box:
         """Create the vault and unlock it; returns the recovery key (shown once)."""
         if self.initialized:
             raise AlreadyInitialized()
+        check_passphrase(passphrase)  # before a second of calibration, not after
         async with self._kdf_lock:
             kdf = await asyncio.to_thread(crypto.calibrate_kdf, kdf_target_seconds())
             header, keys, recovery = await asyncio.to_thread(create_vault, passphrase, kdf)
@@ -193,6 +203,7 @@ class Box:
         self._keys = self._documents = self._series = self._files = None
 
     async def _rewrap(self, keys: Keys, new_passphrase: str) -> None:
+        check_passphrase(new_passphrase)
         async with self._kdf_lock:
             kdf = await asyncio.to_thread(crypto.calibrate_kdf, kdf_target_seconds())
             header = await asyncio.to_thread(self.header.with_passphrase, keys, new_passphrase, kdf)
@@ -219,6 +230,7 @@ class Box:
             pass
         code = "-".join(f"{secrets.randbelow(10**4):04d}" for _ in range(3))
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        os.fchmod(fd, 0o640)  # whatever the umask: the admin group reads it over ssh
         with os.fdopen(fd, "w") as f:
             f.write(code + "\n")
         return code
@@ -244,19 +256,34 @@ class Box:
         keys = self.keys
         await self._fsck_records(keys, report)
         await self._fsck_files(report)
+        inbox = await self.inbox.verify(keys)
+        report.checked["inbox"] = inbox.batches + inbox.failed
+        report.problems += inbox.problems
         return report
 
     async def _fsck_records(self, keys: Keys, report: FsckReport) -> None:
         doc_key, series_key = keys.subkey(Purpose.DOCUMENTS), keys.subkey(Purpose.SERIES)
         checks: list[tuple[str, str, Any]] = [
-            ("doctypes", "SELECT hash, name FROM doctypes",
-             lambda r: open_json(doc_key, r[1], ad_for(b"doctype", r[0]))),
-            ("documents", "SELECT doctype, id, version, body FROM documents",
-             lambda r: open_json(doc_key, r[3], ad_for(b"doc", r[0], r[1], r[2]))),
-            ("series", "SELECT hash, name FROM series",
-             lambda r: open_json(series_key, r[1], ad_for(b"series-name", r[0]))),
-            ("series_chunks", "SELECT series, day, version, body FROM series_chunks",
-             lambda r: crypto.aead_decrypt(series_key, r[3], ad_for(b"chunk", r[0], r[1], r[2]))),
+            (
+                "doctypes",
+                "SELECT hash, name FROM doctypes",
+                lambda r: open_json(doc_key, r[1], ad_for(b"doctype", r[0])),
+            ),
+            (
+                "documents",
+                "SELECT doctype, id, version, body FROM documents",
+                lambda r: open_json(doc_key, r[3], ad_for(b"doc", r[0], r[1], r[2])),
+            ),
+            (
+                "series",
+                "SELECT hash, name FROM series",
+                lambda r: open_json(series_key, r[1], ad_for(b"series-name", r[0])),
+            ),
+            (
+                "series_chunks",
+                "SELECT series, day, version, body FROM series_chunks",
+                lambda r: crypto.aead_decrypt(series_key, r[3], ad_for(b"chunk", r[0], r[1], r[2])),
+            ),
         ]
         for label, sql, check in checks:
             count = 0
@@ -283,7 +310,7 @@ class Box:
                     await files.verify(doc["_id"])
                 except (IntegrityError, FileNotFoundError) as err:
                     report.problems.append(f"file {doc['_id']}: {err}")
-                except Exception as err:  # noqa: BLE001 - NotFound and friends: report, keep going
+                except Exception as err:
                     report.problems.append(f"file {doc['_id']}: {err}")
         except IntegrityError as err:
             report.problems.append(f"files: {err}")

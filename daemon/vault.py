@@ -137,7 +137,9 @@ class VaultHeader:
         rk = _recovery_kek(parse_recovery_key(recovery_key))
         return self._unwrap(rk, self.by_recovery, _WRAP_AD_RECOVERY, "wrong recovery key")
 
-    def with_passphrase(self, keys: Keys, new_passphrase: str, kdf: crypto.KdfParams) -> VaultHeader:
+    def with_passphrase(
+        self, keys: Keys, new_passphrase: str, kdf: crypto.KdfParams
+    ) -> VaultHeader:
         """A header whose passphrase wrap opens with ``new_passphrase``: nothing re-encrypted."""
         check_passphrase(new_passphrase)
         kek = crypto.passphrase_key(_normalise(new_passphrase), kdf)
@@ -195,6 +197,7 @@ def _normalise(passphrase: str) -> str:
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {c: i for i, c in enumerate(_ALPHABET)} | {"O": 0, "I": 1, "L": 1}
+_SEPARATORS = "-\u2010\u2011\u2012\u2013\u2014\u2212_."
 _CHECK_BYTES = 3
 _GROUP = 4
 
@@ -211,7 +214,8 @@ def format_recovery_key(raw: bytes) -> str:
 
 
 def parse_recovery_key(text: str) -> bytes:
-    cleaned = "".join(ch for ch in text.upper() if ch not in " -\t\n")
+    # separators as people (and their word processors, PDFs and terminals) type them
+    cleaned = "".join(ch for ch in text.upper() if not (ch.isspace() or ch in _SEPARATORS))
     size = crypto.KEY_BYTES + _CHECK_BYTES
     if len(cleaned) != (size * 8 + 4) // 5 or any(ch not in _DECODE for ch in cleaned):
         raise WrongPassphrase("that is not a recovery key: expected 14 groups of 4 characters")

@@ -48,7 +48,7 @@ class Doctype:
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or len(name) > MAX_NAME or not _NAME.match(name):
+    if not isinstance(name, str) or len(name) > MAX_NAME or not _NAME.fullmatch(name):
         raise UnknownDoctype(
             f"{str(name)[:MAX_NAME]!r} is not a doctype name: use a reverse-domain name "
             "such as org.example.mydata"
@@ -85,4 +85,5 @@ def builtin_doctypes() -> dict[str, Doctype]:
 @cache
 def _validator(name: str) -> Callable[[Any], Any]:
     schema = builtin_doctypes()[name].schema
+    assert schema is not None  # only built-in doctypes have a validator
     return fastjsonschema.compile(schema)  # type: ignore[no-any-return]

@@ -10,7 +10,6 @@ whatever the size of the file.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,22 +144,35 @@ class _Run:
         self.batch, self.content = [], []
 
     async def _assign_content_ids(self) -> None:
-        seen: Counter[bytes] = Counter()
-        wanted: dict[int, tuple[bytes, int]] = {}
+        """Give each record without an id the lowest free occurrence number of its content.
+
+        "Free" means not yet written by this run. Every run hands the numbers out in the
+        same order (0, 1, 2, … per distinct content), so a re-import finds the same ids.
+        One query per round for the whole batch; a round settles every content whose
+        candidates are free, so k copies spread over b batches take about b rounds.
+        """
+        pending: dict[bytes, list[int]] = {}  # canonical JSON -> batch indexes without an id
         for index, canonical in self.content:
-            wanted[index] = (canonical, seen[canonical])
-            seen[canonical] += 1
-        taken: set[str] = set()
-        while wanted:
-            ids = {i: self.documents.content_id(self.doctype.name, c, n) for i, (c, n) in wanted.items()}
-            taken |= await self.documents.touched_since(self.doctype.name, self.start, ids.values())
-            retry: dict[int, tuple[bytes, int]] = {}
-            used: set[str] = set()
-            for index, doc_id in ids.items():
-                if doc_id in taken or doc_id in used:
-                    canonical, n = wanted[index]
-                    retry[index] = (canonical, n + 1)
-                else:
-                    used.add(doc_id)
+            pending.setdefault(canonical, []).append(index)
+        tried = dict.fromkeys(pending, 0)  # occurrence numbers below this were taken
+        name = self.doctype.name
+        while pending:
+            candidates: dict[str, bytes] = {}  # id -> content, in occurrence order
+            for canonical, indexes in pending.items():
+                first = tried[canonical]
+                for n in range(first, first + len(indexes)):
+                    candidates[self.documents.content_id(name, canonical, n)] = canonical
+                tried[canonical] = first + len(indexes)
+            taken = await self.documents.touched_since(name, self.start, candidates)
+            still: dict[bytes, list[int]] = {}
+            free: dict[bytes, list[str]] = {}
+            for doc_id, canonical in candidates.items():
+                if doc_id not in taken:
+                    free.setdefault(canonical, []).append(doc_id)
+            for canonical, indexes in pending.items():
+                ids = free.get(canonical, [])
+                for index, doc_id in zip(indexes, ids, strict=False):
                     self.batch[index]["_id"] = doc_id
-            wanted = retry
+                if len(indexes) > len(ids):
+                    still[canonical] = indexes[len(ids) :]
+            pending = still

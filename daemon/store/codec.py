@@ -25,7 +25,12 @@ def dumps(value: Any) -> bytes:
 def ad_for(kind: bytes, *coordinates: bytes | int) -> bytes:
     parts = [kind]
     for c in coordinates:
-        parts.append(struct.pack("<q", c) if isinstance(c, int) else c)
+        if isinstance(c, bytes):
+            parts.append(c)
+        elif isinstance(c, int) and -(2**63) <= c < 2**63:
+            parts.append(struct.pack("<q", c))
+        else:  # SQLite columns are dynamically typed: a row rewritten with another type
+            raise IntegrityError("a stored record has a malformed column")
     return b"\0".join(parts)
 
 

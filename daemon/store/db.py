@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
 from ..errors import StoreError
 from .migrations import MIGRATIONS
 
-__all__ = ["Database", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "Database"]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+_T = TypeVar("_T")
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -42,57 +44,88 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path, *, create: bool = True) -> Database:
-        if not create and not path.exists():
+        if not create and not path.exists():  # noqa: ASYNC240 - one stat, at start-up
             raise StoreError(f"no database at {path}")
+        opened: list[aiosqlite.Connection] = []
         try:
             writer = await aiosqlite.connect(path, isolation_level=None)
+            opened.append(writer)
+            writer.text_factory = _text
             for pragma in _PRAGMAS:
                 await writer.execute(pragma)
             await migrate(writer)
             reader = await aiosqlite.connect(path, isolation_level=None)
+            opened.append(reader)
+            reader.text_factory = _text
             for pragma in _PRAGMAS[1:]:
                 await reader.execute(pragma)
             await reader.execute("PRAGMA query_only=ON")
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"cannot open the store at {path}: {err}") from err
+        except BaseException as err:
+            for conn in opened:  # a refused store must not leak connections (and threads)
+                with suppress(sqlite3.Error):
+                    await _complete(conn.close())
+            if isinstance(err, sqlite3.DatabaseError):
+                raise StoreError(f"cannot open the store at {path}: {err}") from err
+            raise
         return cls(path, writer, reader)
 
     async def close(self) -> None:
         async with self._write_lock:
             await self._reader.close()
-            try:
+            # a reader elsewhere may hold the WAL: then the next open checkpoints
+            with suppress(sqlite3.OperationalError):
                 await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.OperationalError:
-                pass  # a reader elsewhere holds the WAL; the next open checkpoints
             await self._writer.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception (or cancellation) rolls back."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception (or cancellation) rolls back.
+
+        Each of BEGIN, COMMIT and ROLLBACK runs to its end even when the task is cancelled
+        meanwhile (aiosqlite's thread runs it anyway): otherwise a cancelled BEGIN could
+        leave the writer inside a transaction that no one ever closes. SQLite errors come
+        out as :class:`StoreError`.
+        """
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                await _complete(self._writer.execute("BEGIN IMMEDIATE"))
                 yield self._writer
-            except BaseException:
-                await asyncio.shield(self._writer.execute("ROLLBACK"))
+                await _complete(self._writer.execute("COMMIT"))
+            except BaseException as err:
+                await self._rollback()  # a failed COMMIT can leave the transaction open, too
+                if isinstance(err, sqlite3.Error):
+                    raise StoreError(f"the store could not complete a write: {err}") from err
                 raise
-            await asyncio.shield(self._writer.execute("COMMIT"))
+
+    async def _rollback(self) -> None:
+        if self._writer.in_transaction:
+            with suppress(sqlite3.Error):  # the original error is the one to report
+                await _complete(self._writer.execute("ROLLBACK"))
 
     async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        try:
+            async with self._reader.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.Error as err:
+            raise StoreError(f"the store could not be read: {err}") from err
 
     async def fetchone(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        try:
+            async with self._reader.execute(sql, params) as cursor:
+                return await cursor.fetchone()
+        except sqlite3.Error as err:
+            raise StoreError(f"the store could not be read: {err}") from err
 
     async def iterate(
         self, sql: str, params: Sequence[object] = (), batch: int = 500
     ) -> AsyncIterator[list[sqlite3.Row]]:
         """Rows in batches, for streaming a whole table without holding it in memory."""
-        async with self._reader.execute(sql, params) as cursor:
-            while rows := list(await cursor.fetchmany(batch)):
-                yield rows
+        try:
+            async with self._reader.execute(sql, params) as cursor:
+                while rows := list(await cursor.fetchmany(batch)):
+                    yield rows
+        except sqlite3.Error as err:
+            raise StoreError(f"the store could not be read: {err}") from err
 
     async def get_meta(self, key: str) -> str | None:
         row = await self.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
@@ -109,7 +142,9 @@ class Database:
     async def integrity_check(self) -> list[str]:
         rows = await self.fetchall("PRAGMA integrity_check")
         problems = [str(r[0]) for r in rows if r[0] != "ok"]
-        problems += [f"foreign key: {tuple(r)}" for r in await self.fetchall("PRAGMA foreign_key_check")]
+        problems += [
+            f"foreign key: {tuple(r)}" for r in await self.fetchall("PRAGMA foreign_key_check")
+        ]
         return problems
 
 
@@ -123,15 +158,45 @@ async def migrate(db: aiosqlite.Connection) -> None:
             f"this store was written by a newer selfdata (schema {current}); upgrade selfdata"
         )
     for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-        await db.execute("BEGIN IMMEDIATE")
+        await _complete(db.execute("BEGIN IMMEDIATE"))
         try:
             for statement in _statements(script):
                 await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {version}")
+            await _complete(db.execute("COMMIT"))
         except BaseException:
-            await db.execute("ROLLBACK")
+            if db.in_transaction:
+                await _complete(db.execute("ROLLBACK"))
             raise
-        await db.execute("COMMIT")
+
+
+async def _complete(awaitable: Awaitable[_T]) -> _T:
+    """Await ``awaitable`` to its end even if the caller is cancelled, then re-raise the cancel."""
+    task = asyncio.ensure_future(awaitable)
+    cancelled: asyncio.CancelledError | None = None
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as err:
+            cancelled = err
+    if cancelled is not None:
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller gets
+        raise cancelled
+    return task.result()
+
+
+def _text(data: bytes) -> str | bytes:
+    """TEXT values as str, unless they are not UTF-8.
+
+    A single flipped bit in a row's header turns a BLOB column into TEXT; decoding it
+    would fail the whole query. As bytes, the record fails authentication on its own,
+    and fsck can name it.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
 
 
 def _statements(script: str) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from ..doctypes import Doctype
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, InputError, NotFound
 from ..vault import Keys, Purpose
 from .codec import ad_for, open_json, seal_json
 from .db import Database
@@ -61,9 +61,7 @@ class DocumentStore:
             "SELECT d.hash, d.name, count(x.seq) FROM doctypes d "
             "LEFT JOIN documents x ON x.doctype = d.hash GROUP BY d.hash"
         )
-        return dict(
-            sorted((self._open_doctype_name(h, n), c) for h, n, c in rows)
-        )
+        return dict(sorted((self._open_doctype_name(h, n), c) for h, n, c in rows))
 
     async def exists(self, doctype: str) -> bool:
         h = self.doctype_hash(doctype)
@@ -85,8 +83,12 @@ class DocumentStore:
         )
         return int(row[0]) if row else 0
 
-    async def page(self, doctype: str, *, after: int = 0, limit: int = 100) -> tuple[list[Doc], int | None]:
+    async def page(
+        self, doctype: str, *, after: int = 0, limit: int = 100
+    ) -> tuple[list[Doc], int | None]:
         """Up to ``limit`` documents in write order after cursor ``after``, and the next cursor."""
+        if limit < 1:  # a page of none would answer "no more" and end a client's paging early
+            raise InputError("a page must hold at least one document (limit >= 1)")
         dh = self.doctype_hash(doctype)
         rows = await self._db.fetchall(
             "SELECT seq, id, version, body FROM documents WHERE doctype = ? AND seq > ? "
@@ -157,8 +159,10 @@ class DocumentStore:
                 if expected_revs is not None:
                     self._check_rev(doctype.name, doc_id, old, expected_revs.get(doc_id))
                 version = 1 if old is None else old[1] + 1
-                unchanged = old is not None and bool(old[2]) and doc == open_json(
-                    self._key, old[2], ad_for(b"doc", dh, ih, old[1])
+                unchanged = (
+                    old is not None
+                    and bool(old[2])
+                    and doc == open_json(self._key, old[2], ad_for(b"doc", dh, ih, old[1]))
                 )
                 if unchanged:
                     assert old is not None
@@ -245,7 +249,9 @@ class DocumentStore:
         return doc
 
     @staticmethod
-    def _check_rev(doctype: str, doc_id: str, old: tuple[int, int, bytes] | None, rev: str | None) -> None:
+    def _check_rev(
+        doctype: str, doc_id: str, old: tuple[int, int, bytes] | None, rev: str | None
+    ) -> None:
         if old is None:
             if rev is not None:
                 raise NotFound(f"no document {doc_id!r} in {doctype}")
@@ -258,4 +264,3 @@ class DocumentStore:
 
 def _marks(items: Sequence[object]) -> str:
     return ",".join("?" * len(items))
-

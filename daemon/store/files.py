@@ -61,7 +61,8 @@ class FileStore:
         sealer = crypto.StreamEncryptor(self._key, _ad(path))
         digest = hashlib.sha256()
         try:
-            with open(tmp, "xb") as out:
+            # page-cache writes of one chunk each; the fsync, which can block, runs in a thread
+            with open(tmp, "xb") as out:  # noqa: ASYNC230
                 async for chunk in chunks:
                     if sealer.plaintext_size + len(chunk) > max_size:
                         raise InputError(f"the file is larger than the {max_size} bytes allowed")
@@ -76,8 +77,17 @@ class FileStore:
             tmp.unlink(missing_ok=True)
             raise
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        doc |= {"size": sealer.plaintext_size, "sha256": digest.hexdigest(), "created_at": now,
-                "updated_at": now} | (extra or {})
+        # extra metadata never overrides what describes the blob (id, size, digest)
+        doc = (
+            (extra or {})
+            | doc
+            | {
+                "size": sealer.plaintext_size,
+                "sha256": digest.hexdigest(),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         try:
             result = await self._documents.create(doctype, doc)
         except BaseException:
@@ -94,7 +104,7 @@ class FileStore:
         if not path.exists():
             raise NotFound(f"no file {file_id!r}")
         opener = crypto.StreamDecryptor(self._key, _ad(path))
-        with open(path, "rb") as blob:
+        with open(path, "rb") as blob:  # noqa: ASYNC230 - reads of 256 KiB, yielding between
             while data := blob.read(_READ):
                 if plain := opener.update(data):
                     yield plain

@@ -12,8 +12,9 @@ so a crash mid-merge just merges the rest next time.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,15 +22,20 @@ import zstandard
 
 from .. import crypto
 from ..doctypes import resolve
+from ..errors import DoctypeError, InputError, IntegrityError, SelfdataError
 from ..vault import Keys
 from .codec import dumps
 from .db import Database
 from .documents import DocumentStore
-from .series import Point, SeriesStore
+from .series import Point, SeriesStore, check_point
 
 __all__ = ["Inbox", "InboxBatch", "MergeReport"]
 
 _AD = b"selfdata/inbox/v1"
+#: An entry larger than this (uncompressed) is refused when put, and never inflated at
+#: unlock: anyone holding the public key can write to the inbox, a zstd bomb included.
+MAX_ENTRY = 64 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,16 +47,18 @@ class InboxBatch:
 
     def add_documents(self, doctype: str, docs: Iterable[dict[str, Any]]) -> None:
         resolved = resolve(doctype)
-        target = self.documents.setdefault(doctype, [])
-        for doc in docs:
+        checked = []
+        for given in docs:
             # ids now, so that merging the same batch twice cannot duplicate
-            doc = dict(doc)
+            doc = dict(given)
             doc.setdefault("_id", uuid.uuid4().hex)
             resolved.validate(doc)
-            target.append(doc)
+            checked.append(doc)
+        self.documents.setdefault(doctype, []).extend(checked)  # all or nothing
 
     def add_points(self, series: str, points: Iterable[Point], unit: str = "") -> None:
-        self.series.setdefault(series, (unit, []))[1].extend(points)
+        checked = [check_point(p) for p in points]  # refused now, not at unlock
+        self.series.setdefault(series, (unit, []))[1].extend(checked)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +72,10 @@ class MergeReport:
     batches: int = 0
     documents: int = 0
     points: int = 0
+    #: Entries that could not be merged (tampered, or unreadable): left in the inbox,
+    #: reported here and by ``fsck``, never merged half-read.
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
 
 
 class Inbox:
@@ -72,8 +84,11 @@ class Inbox:
         self._public_key = public_key
 
     async def put(self, batch: InboxBatch) -> None:
+        raw = dumps(batch.to_json())
+        if len(raw) > MAX_ENTRY:
+            raise InputError(f"an inbox batch holds at most {MAX_ENTRY} bytes: write smaller ones")
         key = crypto.random_key()
-        body = crypto.aead_encrypt(key, zstandard.compress(dumps(batch.to_json())), _AD)
+        body = crypto.aead_encrypt(key, zstandard.compress(raw), _AD)
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT INTO inbox(sealed_key, body) VALUES (?, ?)",
@@ -85,19 +100,71 @@ class Inbox:
         return int(row[0]) if row else 0
 
     async def merge(self, keys: Keys, documents: DocumentStore, series: SeriesStore) -> MergeReport:
-        public, secret = keys.inbox_keypair()
+        """Move every entry into the store, oldest first; one entry at a time in memory.
+
+        An entry is deleted only once merged, and merging is idempotent, so a crash
+        half-way merges the rest (again) next time without duplicating anything.
+        """
         report = MergeReport()
-        for seq, sealed_key, body in await self._db.fetchall(
-            "SELECT seq, sealed_key, body FROM inbox ORDER BY seq"
-        ):
-            key = crypto.unseal(public, secret, sealed_key)
-            data = json.loads(zstandard.decompress(crypto.aead_decrypt(key, body, _AD)))
-            for doctype, docs in data["documents"].items():
-                await documents.put_many(resolve(doctype), docs)
-                report.documents += len(docs)
-            for name, entry in data["series"].items():
-                report.points += await series.write(name, entry["points"], unit=entry["unit"])
+        async for seq, data in self._entries(keys, report):
+            try:
+                docs_by_type = {resolve(t): docs for t, docs in data["documents"].items()}
+                for doctype, docs in docs_by_type.items():
+                    for doc in docs:
+                        doctype.validate(doc)
+                for doctype, docs in docs_by_type.items():
+                    await documents.put_many(doctype, docs)
+                    report.documents += len(docs)
+                for name, entry in data["series"].items():
+                    report.points += await series.write(name, entry["points"], unit=entry["unit"])
+            except (DoctypeError, InputError, KeyError, TypeError, AttributeError) as err:
+                self._failed(report, seq, f"cannot be merged: {_describe(err)}")
+                continue
             async with self._db.transaction() as db:
                 await db.execute("DELETE FROM inbox WHERE seq = ?", (seq,))
             report.batches += 1
         return report
+
+    async def verify(self, keys: Keys) -> MergeReport:
+        """Authenticate every pending entry without merging it (for ``fsck``)."""
+        report = MergeReport()
+        async for _ in self._entries(keys, report):
+            report.batches += 1
+        return report
+
+    async def _entries(self, keys: Keys, report: MergeReport) -> AsyncIterator[tuple[int, Any]]:
+        public, secret = keys.inbox_keypair()
+        after = -1
+        while row := await self._db.fetchone(
+            "SELECT seq, sealed_key, body FROM inbox WHERE seq > ? ORDER BY seq LIMIT 1", (after,)
+        ):
+            after, sealed_key, body = row
+            try:
+                key = crypto.unseal(public, secret, sealed_key)
+                data = json.loads(_inflate(crypto.aead_decrypt(key, body, _AD)))
+            except IntegrityError as err:
+                self._failed(report, after, str(err))
+                continue
+            except (zstandard.ZstdError, ValueError, RecursionError) as err:  # authentic, yet bad
+                self._failed(report, after, f"is unreadable: {_describe(err)}")
+                continue
+            yield after, data
+
+    @staticmethod
+    def _failed(report: MergeReport, seq: int, problem: str) -> None:
+        report.failed += 1
+        report.problems.append(f"inbox entry {seq}: {problem}")
+        log.warning("inbox entry %d left in the inbox: %s", seq, problem)
+
+
+def _inflate(data: bytes) -> bytes:
+    if zstandard.frame_content_size(data) > MAX_ENTRY:  # -1 when the frame does not say
+        raise ValueError(f"an inbox entry inflates to more than {MAX_ENTRY} bytes")
+    # max_output_size bounds frames that do not declare their size
+    return zstandard.ZstdDecompressor().decompress(data, max_output_size=MAX_ENTRY)
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, SelfdataError):
+        return err.message
+    return f"{type(err).__name__}: {err}"[:200]  # library messages name positions, not data

@@ -44,4 +44,13 @@ MIGRATIONS: tuple[str, ...] = (
         body       BLOB NOT NULL         -- the batch, encrypted with that key
     )
     """,
+    # 2: connector accounts that may run while the box is locked (they hold no secret),
+    #    so that they can start after a reboot, before the owner unlocks
+    """
+    CREATE TABLE locked_sources (
+        account   TEXT PRIMARY KEY,      -- random account id
+        connector TEXT NOT NULL,         -- connector id, e.g. linky-tic
+        settings  TEXT NOT NULL          -- its non-secret settings (JSON): device, schedule
+    )
+    """,
 )

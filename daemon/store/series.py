@@ -9,12 +9,15 @@ with a small cache of decoded chunks for repeated dashboard queries.
 
 from __future__ import annotations
 
+import builtins
+import math
+import sqlite3
 import struct
 import sys
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,7 +29,7 @@ from ..vault import Keys, Purpose
 from .codec import ad_for, open_json, seal_json
 from .db import Database
 
-__all__ = ["AGGREGATES", "Point", "SeriesInfo", "SeriesStore"]
+__all__ = ["AGGREGATES", "MAX_TIMESTAMP", "Point", "SeriesInfo", "SeriesStore", "check_point"]
 
 DAY = 86_400
 AGGREGATES = ("avg", "sum", "min", "max", "count", "first", "last")
@@ -51,7 +54,9 @@ class SeriesStore:
         self._db = db
         self._keys = keys
         self._key = keys.subkey(Purpose.SERIES)
-        self._cache: OrderedDict[tuple[bytes, int, int], tuple[array[int], array[float]]] = OrderedDict()
+        self._cache: OrderedDict[tuple[bytes, int, int], tuple[array[int], array[float]]] = (
+            OrderedDict()
+        )
         self._cached_points = 0
         self._zc = zstandard.ZstdCompressor(level=3)
         self._zd = zstandard.ZstdDecompressor()
@@ -96,8 +101,8 @@ class SeriesStore:
         """Merge ``points`` into the series (a timestamp already there is overwritten)."""
         by_day: dict[int, dict[int, float]] = {}
         count = 0
-        for ts, value in points:
-            ts, value = _check_point(ts, value)
+        for point in points:
+            ts, value = check_point(point)
             by_day.setdefault(ts // DAY, {})[ts] = value
             count += 1
         if not by_day:
@@ -144,16 +149,25 @@ class SeriesStore:
         end: int,
         step: int | None = None,
         agg: Aggregate = "avg",
-    ) -> list[Point]:
+    ) -> builtins.list[Point]:
         """Points with ``start <= ts < end``; with ``step``, one per bucket of that many seconds.
 
         Buckets are aligned on the epoch (so a 1-day step gives UTC days) and labelled by
         their start; empty buckets are left out.
         """
+        start, end = _whole(start, "start"), _whole(end, "end")
         if end <= start:
             raise InputError("the end of a range must be after its start")
-        if step is not None and step <= 0:
+        if step is not None and _whole(step, "step") <= 0:
             raise InputError("step must be a positive number of seconds")
+        # no point lies outside [0, MAX_TIMESTAMP): clamping keeps SQLite's integers small
+        start, end = max(start, 0), min(end, MAX_TIMESTAMP)
+        if end <= start:
+            if not await self._db.fetchone(
+                "SELECT 1 FROM series WHERE hash = ?", (self.series_hash(name),)
+            ):
+                raise NotFound(f"no series {name!r}")
+            return []
         if agg not in AGGREGATES:
             raise InputError(f"unknown aggregate {agg!r}: use one of {', '.join(AGGREGATES)}")
         h = self.series_hash(name)
@@ -165,7 +179,7 @@ class SeriesStore:
         if not rows and not await self._db.fetchone("SELECT 1 FROM series WHERE hash = ?", (h,)):
             raise NotFound(f"no series {name!r}")
         if step is None:
-            out: list[Point] = []
+            out: builtins.list[Point] = []
             for day, version, body in rows:
                 ts_arr, val_arr = self._cached(h, day, version, body)
                 lo, hi = bisect_left(ts_arr, start), bisect_left(ts_arr, end)
@@ -174,11 +188,17 @@ class SeriesStore:
         return self._downsample(h, rows, start, end, step, agg)
 
     def _downsample(
-        self, h: bytes, rows: list[object], start: int, end: int, step: int, agg: Aggregate
-    ) -> list[Point]:
+        self,
+        h: bytes,
+        rows: builtins.list[sqlite3.Row],
+        start: int,
+        end: int,
+        step: int,
+        agg: Aggregate,
+    ) -> builtins.list[Point]:
         # Buckets can span chunks (step > 1 day) or split them; partial states are merged.
-        acc: dict[int, list[float]] = {}  # bucket -> [sum, min, max, count, first, last]
-        for day, version, body in rows:  # type: ignore[misc]
+        acc: dict[int, builtins.list[float]] = {}  # bucket -> [sum, min, max, count, first, last]
+        for day, version, body in rows:
             ts_arr, val_arr = self._cached(h, day, version, body)
             lo, hi = bisect_left(ts_arr, start), bisect_left(ts_arr, end)
             i = lo
@@ -197,7 +217,7 @@ class SeriesStore:
                     prev[3] += part[3]
                     prev[5] = part[5]
                 i = j
-        pick = {
+        pick: Callable[[builtins.list[float]], float] = {
             "sum": lambda s: s[0],
             "min": lambda s: s[1],
             "max": lambda s: s[2],
@@ -218,10 +238,16 @@ class SeriesStore:
             ts_arr.byteswap()
             val_arr.byteswap()
         raw = _MAGIC + struct.pack("<I", len(stamps)) + ts_arr.tobytes() + val_arr.tobytes()
-        return crypto.aead_encrypt(self._key, self._zc.compress(raw), ad_for(b"chunk", h, day, version))
+        return crypto.aead_encrypt(
+            self._key, self._zc.compress(raw), ad_for(b"chunk", h, day, version)
+        )
 
-    def _decode(self, h: bytes, day: int, version: int, body: bytes) -> tuple[array[int], array[float]]:
-        raw = self._zd.decompress(crypto.aead_decrypt(self._key, body, ad_for(b"chunk", h, day, version)))
+    def _decode(
+        self, h: bytes, day: int, version: int, body: bytes
+    ) -> tuple[array[int], array[float]]:
+        raw = self._zd.decompress(
+            crypto.aead_decrypt(self._key, body, ad_for(b"chunk", h, day, version))
+        )
         if raw[:4] != _MAGIC:
             raise IntegrityError("a series chunk has an unknown format")
         (n,) = struct.unpack_from("<I", raw, 4)
@@ -236,7 +262,9 @@ class SeriesStore:
             val_arr.byteswap()
         return ts_arr, val_arr
 
-    def _cached(self, h: bytes, day: int, version: int, body: bytes) -> tuple[array[int], array[float]]:
+    def _cached(
+        self, h: bytes, day: int, version: int, body: bytes
+    ) -> tuple[array[int], array[float]]:
         key = (h, day, version)
         hit = self._cache.get(key)
         if hit is not None:
@@ -259,15 +287,32 @@ class SeriesStore:
         self._cached_points = 0
 
 
-def _check_point(ts: object, value: object) -> Point:
+#: Timestamps are seconds since the epoch, from 1970 to year ~36812.
+MAX_TIMESTAMP = 2**40
+
+
+def check_point(point: object) -> Point:
+    """A ``(timestamp, value)`` pair (a JSON ``[t, v]`` too), checked: else InputError."""
+    if not isinstance(point, tuple | list) or len(point) != 2:
+        raise InputError(f"a point must be a (timestamp, value) pair, not {point!r}"[:200])
+    ts: object = point[0]
+    value: object = point[1]
     if isinstance(ts, bool) or not isinstance(ts, int | float):
         raise InputError(f"a timestamp must be a number of seconds, not {ts!r}"[:200])
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"a series value must be a number, not {value!r}"[:200])
-    value = float(value)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not (0 <= ts < MAX_TIMESTAMP):  # also false for NaN
+        raise InputError(f"timestamp {ts!r} is out of range"[:200])
+    try:
+        value = float(value)
+    except OverflowError:
+        raise InputError("a series value must be a finite number") from None
+    if not math.isfinite(value):
         raise InputError("a series value must be a finite number")
-    its = int(ts)
-    if not (0 <= its < 2**40):
-        raise InputError(f"timestamp {its} is out of range")
-    return its, value
+    return int(ts), value
+
+
+def _whole(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{what} must be a whole number of seconds, not {value!r}"[:200])
+    return value
