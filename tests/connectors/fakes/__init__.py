@@ -1,0 +1,1 @@
+"""Local fake servers speaking the sources' documented protocols, and a test Context."""

@@ -1,0 +1,172 @@
+"""GRDF: ADICT NDJSON and the customer area, against a fake GRDF and recorded samples."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from selfdata.box import Box
+from selfdata.connectors.grdf import adict, web
+from selfdata.connectors.grdf.readings import adict_batch, adict_lines, web_batch
+from selfdata.connectors.meters import PARIS
+from selfdata.connectors.sdk import AuthFailed, RateLimited, ServiceDown, UserActionNeeded
+
+from tests.connectors.fakes.context import BoxContext
+from tests.connectors.fakes.grdf import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    COEFF,
+    EMAIL,
+    PASSWORD,
+    PCE,
+    FakeGrdf,
+    energy,
+)
+from tests.connectors.fakes.server import serve
+
+SAMPLES = Path(__file__).parent / "samples" / "grdf"
+NOW = dt.datetime(2024, 3, 15, 11, 0, tzinfo=dt.UTC)
+ENERGY, VOLUME = f"grdf/energy/{PCE}", f"grdf/volume/{PCE}"
+
+
+def midnight(day: dt.date) -> int:
+    return int(dt.datetime.combine(day, dt.time(), PARIS).timestamp())
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    # the fake lives on 127.0.0.1: let the cookie jar keep cookies from an IP address
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        yield s
+
+
+def test_adict_ndjson_sample_kwh_m3_and_coefficient() -> None:
+    items = list(adict_lines((SAMPLES / "adict_informatives.ndjson").read_bytes()))
+    batch, codes = adict_batch(items, PCE, billed=False)
+    assert codes == []
+    day = midnight(dt.date(2024, 2, 1))
+    assert batch.series[ENERGY] == ([(day, 35.0), (day + 86400, 33.0)], "kWh")
+    assert batch.series[VOLUME][0][0] == (day, 3.12)
+    assert batch.series[f"grdf/conversion/{PCE}"][0] == [(day, 11.334), (day + 86400, 11.334)]
+    assert batch.problems == 2  # the day without values, and the cut last line
+
+
+def test_adict_status_codes_are_collected() -> None:
+    items = list(adict_lines((SAMPLES / "adict_consent_withdrawn.ndjson").read_bytes()))
+    assert adict_batch(items, PCE, billed=False)[1] == ["1000014"]
+
+
+def test_web_sample_skips_days_without_reading() -> None:
+    import json
+
+    batch = web_batch(json.loads((SAMPLES / "web_informatives.json").read_text()), PCE)
+    assert batch.series[ENERGY][0] == [(midnight(dt.date(2024, 2, 1)), 35.0)]
+
+
+def adict_ctx(
+    box: Box, session: aiohttp.ClientSession, url: str, secret: str = CLIENT_SECRET
+) -> BoxContext:
+    return BoxContext(
+        box,
+        session,
+        adict.MANIFEST,
+        {"pce": PCE, "client_id": CLIENT_ID, "client_secret": secret},
+        base_urls={"auth": url, "api": url},
+        now=NOW,
+    )
+
+
+async def test_adict_history_increments_and_token_renewal(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeGrdf(token_lifetime=3)
+    async with serve(fake.app()) as url:
+        ctx = adict_ctx(box, session, url)
+        await adict.sync(ctx)
+        days = await ctx.points(ENERGY)
+        assert days[0] == (midnight(dt.date(2022, 1, 10)), energy(dt.date(2022, 1, 10)))
+        assert days[-1] == (midnight(dt.date(2024, 3, 13)), energy(dt.date(2024, 3, 13)))
+        assert len(days) == (dt.date(2024, 3, 14) - dt.date(2022, 1, 10)).days
+        vol = dict(await ctx.points(VOLUME))
+        assert vol[days[0][0]] == round(days[0][1] / COEFF, 2)
+        billed = await ctx.points(f"grdf/billed_energy/{PCE}")
+        assert billed[-1][0] == midnight(dt.date(2024, 2, 1))
+        assert fake.tokens_issued >= 2
+        assert ctx.state["kinds"]["informatives"]["next"] == "2024-03-14"
+
+        fake.calls.clear()
+        await adict.sync(ctx)  # same day: only the days not published yet are asked again
+        assert fake.calls == ["informatives", "publiees"]
+        assert len(await ctx.points(ENERGY)) == len(days)
+
+        ctx.set_now(NOW + dt.timedelta(days=2))
+        fake.today = dt.date(2024, 3, 17)
+        await adict.sync(ctx)
+        assert (await ctx.points(ENERGY))[-1][0] == midnight(dt.date(2024, 3, 15))
+
+
+async def test_adict_errors(box: Box, session: aiohttp.ClientSession) -> None:
+    fake = FakeGrdf()
+    async with serve(fake.app()) as url:
+        with pytest.raises(AuthFailed):
+            await adict.sync(adict_ctx(box, session, url, secret="wrong"))
+        fake.consent = False
+        with pytest.raises(UserActionNeeded) as caught:
+            await adict.sync(adict_ctx(box, session, url))
+        assert caught.value.url == adict.CONSENT_URL
+        fake.consent = True
+        for fault, error in (
+            ("429", RateLimited),
+            ("empty", ServiceDown),
+            ("malformed", ServiceDown),
+        ):
+            fake.faults.queue = [fault]
+            with pytest.raises(error):
+                await adict.sync(adict_ctx(box, session, url))
+        fake.faults.queue = ["500", "500", "500"]
+        with pytest.raises(ServiceDown):
+            await adict.sync(adict_ctx(box, session, url))
+
+
+def web_ctx(
+    box: Box, session: aiohttp.ClientSession, url: str, password: str = PASSWORD
+) -> BoxContext:
+    return BoxContext(
+        box,
+        session,
+        web.MANIFEST,
+        {"email": EMAIL, "password": password, "pce": PCE},
+        base_urls={"login": url, "site": url},
+        now=NOW,
+    )
+
+
+async def test_web_account_logs_in_and_reads_three_years(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeGrdf()
+    async with serve(fake.app()) as url:
+        ctx = web_ctx(box, session, url)
+        await web.sync(ctx)
+        days = await ctx.points(ENERGY)
+        assert len(days) == (dt.date(2024, 3, 14) - dt.date(2022, 1, 10)).days
+        assert fake.calls[0] == "login"
+
+
+async def test_web_account_walls_become_user_action(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeGrdf(captcha=True)
+    async with serve(fake.app()) as url:
+        with pytest.raises(UserActionNeeded, match="CAPTCHA") as caught:
+            await web.sync(web_ctx(box, session, url))
+        assert caught.value.url == web.LOGIN_PAGE
+        fake.captcha, fake.terms_pending = False, True
+        with pytest.raises(UserActionNeeded, match="terms"):
+            await web.sync(web_ctx(box, session, url))
+        fake.terms_pending = False
+        with pytest.raises(AuthFailed):
+            await web.sync(web_ctx(box, session, url, password="nope"))
