@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from .main import Context, backend_call, emit, pass_context
@@ -45,18 +47,19 @@ def unlock(ctx: Context, passphrase_file: str | None, as_json: bool) -> None:
     """Unlock the running box."""
     secret = read_secret(passphrase_file, "Passphrase")
     data = backend_call(ctx, lambda b: b.unlock(secret))
-    emit(
-        data,
-        as_json,
-        lambda d: (
-            "Unlocked."
-            + (
-                f" Merged {d['merged']['batches']} batch(es) written while locked."
-                if d.get("merged", {}).get("batches")
-                else ""
-            )
-        ),
-    )
+    emit(data, as_json, _human_unlock)
+
+
+def _human_unlock(data: dict[str, Any]) -> str:
+    merged = data.get("merged") or {}
+    lines = ["Unlocked."]
+    if merged.get("batches"):
+        lines.append(f"Merged {merged['batches']} batch(es) written while locked.")
+    if merged.get("failed"):
+        lines.append(
+            f"Warning: {merged['failed']} batch(es) could not be merged; run `selfdata fsck`."
+        )
+    return " ".join(lines)
 
 
 @click.command()

@@ -74,6 +74,8 @@ async def unlock(request: web.Request) -> web.Response:
     merged = await _guarded(request, box.unlock(body["passphrase"]))
     if merged.batches:
         log.info("merged %d inbox batch(es) written while locked", merged.batches)
+    if merged.failed:
+        log.warning("%d inbox batch(es) could not be merged: run `selfdata fsck`", merged.failed)
     _notify(request)
     response = reply({**box.status(), "merged": merged.__dict__})
     _start_session(request, response)
