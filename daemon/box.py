@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,7 @@ from . import __version__, crypto
 from .errors import AlreadyInitialized, IntegrityError, Locked, NotInitialized, StoreBusy
 from .paths import DataDir
 from .store import Database, DocumentStore, FileStore, Inbox, MergeReport, SeriesStore
-from .store.codec import ad_for, open_json
+from .store.codec import ad_for, open_document, open_json
 from .vault import Keys, Purpose, VaultHeader, check_passphrase, create_vault
 
 __all__ = ["Box", "FsckReport", "kdf_target_seconds"]
@@ -92,6 +94,18 @@ class Box:
         self.lock()
         await self.db.close()
         os.close(self._lock_fd)
+
+    async def reopen(self, replace: Callable[[], None]) -> None:
+        """Close the store, run ``replace`` (a restore puts another store in place; it
+        runs in a thread), and open the store again, keeping the data dir's lock."""
+        self.lock()
+        await self.db.close()
+        try:
+            await asyncio.to_thread(replace)
+        finally:
+            self.db = await Database.open(self.paths.database)
+            text = await self.db.get_meta(_VAULT_META)
+            self._header = VaultHeader.from_json(text) if text else None
 
     # -- state ----------------------------------------------------------------------------
 
@@ -272,7 +286,9 @@ class Box:
             (
                 "documents",
                 "SELECT doctype, id, version, body FROM documents",
-                lambda r: open_json(doc_key, r[3], ad_for(b"doc", r[0], r[1], r[2])),
+                lambda r: json.loads(
+                    open_document(doc_key, r[3], ad_for(b"doc", r[0], r[1], r[2]))
+                ),
             ),
             (
                 "series",

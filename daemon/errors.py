@@ -17,7 +17,8 @@
     │   ├── UnknownDoctype
     │   └── ValidationError       a document does not match its doctype's schema
     ├── InputError                malformed request, file or argument
-    └── DaemonError               the CLI could not talk to the running daemon
+    ├── DaemonError               the CLI could not talk to the running daemon
+    └── RemoteError               a remote service (e.g. an open-data collector) refused
 
 Library exceptions are converted at the boundary (``raise X(...) from err``) so that
 callers only ever see these. HTTP status codes for the API live with each class.
@@ -35,6 +36,7 @@ __all__ = [
     "Locked",
     "NotFound",
     "NotInitialized",
+    "RemoteError",
     "SelfdataError",
     "StoreBusy",
     "StoreError",
@@ -158,6 +160,11 @@ class InputError(SelfdataError):
 
 class DaemonError(SelfdataError):
     code = "daemon"
+
+
+class RemoteError(SelfdataError):
+    http_status = 502
+    code = "remote"
 
 
 def from_code(code: str, message: str) -> SelfdataError:

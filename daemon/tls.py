@@ -16,11 +16,6 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 __all__ = ["Certificate", "ensure_certificate", "fingerprint_of", "server_context"]
 
 _VALID_DAYS = 3650
@@ -46,7 +41,10 @@ def ensure_certificate(tls_dir: Path, hostname: str | None = None) -> Certificat
 
 
 def fingerprint_of(pem: bytes) -> str:
-    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    try:
+        der = ssl.PEM_cert_to_DER_cert(pem.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ValueError("not a PEM certificate") from err
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
 
 
@@ -58,6 +56,12 @@ def server_context(cert: Certificate) -> ssl.SSLContext:
 
 
 def _generate(cert_path: Path, key_path: Path, hostname: str) -> None:
+    # cryptography costs 8 MB of memory for good: imported only on the first start
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
     key = ec.generate_private_key(ec.SECP256R1())
     short = hostname.split(".", maxsplit=1)[0] or "selfdata"
     names: list[x509.GeneralName] = [

@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from .. import __version__
+from ..backup.service import backup_ctx
 from ..box import Box
 from ..config import ServeConfig
-from ..mdns import Announcement, advertise
+from ..scheduler import Scheduler
 from ..tls import ensure_certificate
+from ..webui import setup_webui
 from .auth import LoginGuard, SessionStore
-from .keys import BOX, CERTIFICATE, CONFIG, LOGIN_GUARD, SESSIONS, STATE_LISTENERS
+from .keys import BOX, CERTIFICATE, CONFIG, LOGIN_GUARD, SCHEDULER, SESSIONS, STATE_LISTENERS
 from .middleware import ROUTE_INFO, access_middleware, error_middleware, security_headers
 from .routes import ROUTES
 
@@ -41,7 +43,10 @@ def create_app(config: ServeConfig) -> web.Application:
         app.router.add_route(route.method, route.path, route.handler): route for route in ROUTES
     }
     app.on_response_prepare.append(security_headers)
+    setup_webui(app)
     app.cleanup_ctx.append(_box_ctx)
+    app.cleanup_ctx.append(_scheduler_ctx)
+    app.cleanup_ctx.append(backup_ctx)  # selfdata.backup.service: scheduled backups
     if config.tls:
         app.cleanup_ctx.append(_certificate_ctx)
     if config.mdns and config.tls:
@@ -64,6 +69,16 @@ async def _box_ctx(app: web.Application) -> AsyncIterator[None]:
     await box.close()
 
 
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Connector runs (selfdata.scheduler): started after the box, stopped before it."""
+    scheduler = Scheduler(app[BOX])
+    app[SCHEDULER] = scheduler
+    app[STATE_LISTENERS].append(scheduler.box_changed)
+    await scheduler.start()
+    yield
+    await scheduler.close()
+
+
 async def _certificate_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CERTIFICATE] = ensure_certificate(app[CONFIG].data_dir.tls_dir)
     log.info("HTTPS certificate fingerprint (SHA-256): %s", app[CERTIFICATE].fingerprint)
@@ -76,6 +91,8 @@ async def _mdns_ctx(app: web.Application) -> AsyncIterator[None]:
     (Probing who owns ``<host>.local`` and registering take a second or two, and mDNS
     is a convenience: the daemon is ready without it.)
     """
+    from ..mdns import Announcement, advertise  # noqa: PLC0415 - zeroconf only when used
+
     announcement = Announcement(
         port=app[CONFIG].port, fingerprint=app[CERTIFICATE].fingerprint, version=__version__
     )

@@ -1,15 +1,22 @@
-"""Middlewares: errors as JSON, access control from the route list, security headers."""
+"""Middlewares: errors as JSON (HTML pages for browsers), access control, security headers.
+
+A browser navigating to a page (``GET`` with ``Accept: text/html``, outside ``/api/``)
+gets errors as HTML pages and, without a session, a redirect to the unlock (or setup)
+page; scripts and the CLI get JSON, as before.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from aiohttp import web
 
-from ..errors import SelfdataError, TooManyAttempts
+from ..errors import Locked, SelfdataError, TooManyAttempts
+from ..webui.render import error_page, wants_html
 from .auth import COOKIE, is_admin_socket, same_origin
-from .keys import SESSIONS
+from .keys import BOX, SESSIONS
 from .routes import Access, Route
 
 __all__ = ["ROUTE_INFO", "access_middleware", "error_middleware", "security_headers"]
@@ -29,6 +36,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except SelfdataError as err:
+        if wants_html(request):
+            if isinstance(err, Locked):
+                raise _to_unlock(request) from None
+            return error_page(request, err.http_status, err.message)
         response = error_body(err.code, err.message, err.http_status)
         if isinstance(err, TooManyAttempts):
             response.headers["Retry-After"] = str(err.retry_after)
@@ -38,6 +49,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         reason = err.reason.lower().replace(" ", "_")
         text = err.text if err.text and not err.text.startswith(f"{err.status}:") else err.reason
+        if wants_html(request):
+            return error_page(request, err.status, text)
         response = error_body(reason, text, err.status)
         for header in ("Allow", "Retry-After"):
             if header in err.headers:
@@ -66,10 +79,20 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             raise web.HTTPForbidden(text="cross-origin request refused")
         return await handler(request)
     if not request.app[SESSIONS].check(request.cookies.get(COOKIE)):
+        if wants_html(request):
+            raise _to_unlock(request)
         raise web.HTTPUnauthorized(text="log in first: unlock the box with your passphrase")
     if unsafe and not same_origin(request):
         raise web.HTTPForbidden(text="cross-origin request refused")
     return await handler(request)
+
+
+def _to_unlock(request: web.Request) -> web.HTTPSeeOther:
+    """Where a browser without a session goes: setup on a new box, else unlock."""
+    if not request.app[BOX].initialized:
+        return web.HTTPSeeOther("/setup")
+    target = request.rel_url.path_qs
+    return web.HTTPSeeOther("/unlock" if target == "/" else f"/unlock?next={quote(target)}")
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -83,8 +106,9 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     )
     headers["Server"] = "selfdata"  # no version banner for the LAN
-    if request.path.startswith("/api/"):
-        headers.setdefault("Cache-Control", "no-store")
+    # Nothing but the web UI's static files may be kept by a browser: a page seen while
+    # unlocked must not come back from the cache after the box is locked.
+    headers.setdefault("Cache-Control", "no-store")
 
 
 def _pattern(request: web.Request) -> str:

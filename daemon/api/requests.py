@@ -30,9 +30,12 @@ async def json_body(request: web.Request, schema: dict[str, Any]) -> dict[str, A
     limit = request.app[CONFIG].max_json_body
     if request.content_length is not None and request.content_length > limit:
         raise InputError(f"the request body is larger than {limit} bytes")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise InputError(f"the request body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.content.iter_any():  # read() would stop at what has arrived
+        body += chunk
+        if len(body) > limit:
+            raise InputError(f"the request body is larger than {limit} bytes")
+    raw = bytes(body)
     try:
         value = json.loads(raw or b"null")
     except (ValueError, RecursionError) as err:

@@ -7,6 +7,7 @@ dir itself (taking its lock, so a daemon started meanwhile waits its turn).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ class Backend(Protocol):
         self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
     ) -> dict[str, Any]: ...
     def export(self, doctype: str) -> AsyncIterator[bytes]: ...
+    async def import_any(self, path: Path) -> dict[str, Any]: ...
     async def fsck(self) -> dict[str, Any]: ...
 
 
@@ -128,6 +130,13 @@ class DaemonBackend:
         params = {"format": fmt} | ({"id_field": id_field} if id_field else {})
         result: dict[str, Any] = await self._call(
             "POST", f"/doctypes/{doctype}/import", data=chunks, params=params
+        )
+        return result
+
+    async def import_any(self, path: Path) -> dict[str, Any]:
+        """Send the file (the daemon may run as another user: it cannot open our path)."""
+        result: dict[str, Any] = await self._call(
+            "POST", "/import", data=_file_chunks(path), params={"name": path.name}
         )
         return result
 
@@ -229,6 +238,12 @@ class LocalBackend:
         report = await import_records(box.documents, resolved, chunks, fmt, id_field=id_field)
         return report.to_json()
 
+    async def import_any(self, path: Path) -> dict[str, Any]:
+        from ..connectors.files import import_path
+
+        box = await self._unlocked()
+        return (await import_path(box, path)).to_json()
+
     async def export(self, doctype: str) -> AsyncIterator[bytes]:
         check_name(doctype)
         box = await self._unlocked()
@@ -248,6 +263,12 @@ class LocalBackend:
         if self._passphrase is not None and self._box.initialized:
             await self._unlocked()  # a deep check: authenticate every record
         return (await self._box.fsck()).to_json()
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    with open(path, "rb") as file:  # noqa: ASYNC230 - each read goes through a thread
+        while data := await asyncio.to_thread(file.read, CHUNK):
+            yield data
 
 
 def _fingerprint(cert: Path) -> str | None:

@@ -15,6 +15,7 @@ import click
 from ..doctypes import check_name
 from ..errors import InputError
 from ..importers import FORMATS
+from .archive_commands import export_all, export_options, import_options, import_sealed
 from .backend import CHUNK, open_backend
 from .main import Context, backend_call, emit, pass_context
 from .secrets import passphrase_option, read_secret
@@ -32,7 +33,10 @@ _EXTENSIONS = {
 
 @click.command("import")
 @click.option(
-    "--doctype", "-t", required=True, help="Doctype to import into, e.g. org.example.mycsv."
+    "--doctype",
+    "-t",
+    help="Doctype to import into, e.g. org.example.mycsv [default: detect the file: OFX, "
+    "QIF, CAMT.053, Google Takeout, Facebook, or CSV/JSON Lines fitting a known doctype].",
 )
 @click.option(
     "--format",
@@ -44,16 +48,18 @@ _EXTENSIONS = {
 @click.option("--json", "as_json", is_flag=True, help="Output the report as JSON.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @passphrase_option()
+@import_options
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @pass_context
 def import_(
     ctx: Context,
-    doctype: str,
+    doctype: str | None,
     fmt: str | None,
     id_field: str | None,
     as_json: bool,
     no_progress: bool,
     passphrase_file: str | None,
+    export_passphrase_file: str | None,
     file: str,
 ) -> None:
     """Import FILE (JSON Lines or CSV, - for stdin) into a doctype, streaming.
@@ -61,8 +67,19 @@ def import_(
     A known doctype checks each record against its schema; a new reverse-domain name
     (outside io.cozy.* and selfdata.*) creates a schemaless doctype. Bad lines are
     reported and skipped; good ones are stored. Importing the same file twice changes
-    nothing.
+    nothing. Without --doctype the file's format is detected (bank statements, Google
+    and Facebook exports: see docs/file-imports.md; a selfdata export, sealed or not, a
+    Cozy export and MesInfos files: see docs/export-format.md and docs/cozy.md) and the
+    report is per doctype.
     """
+    if doctype is None:
+        from .file_import import import_detected
+
+        if import_sealed(ctx, file, as_json, export_passphrase_file, _asker(passphrase_file)):
+            return
+
+        import_detected(ctx, file, as_json, _asker(passphrase_file))
+        return
     check_name(doctype)
     fmt = fmt or _format_of(file)
     stream, size = _open_input(file)
@@ -127,7 +144,7 @@ def _human_report(r: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.option("--doctype", "-t", required=True, help="Doctype to export.")
+@click.option("--doctype", "-t", help="Doctype to export (or --all).")
 @click.option(
     "--output",
     "-o",
@@ -136,9 +153,31 @@ def _human_report(r: dict[str, Any]) -> str:
     help="Write to this file instead of stdout.",
 )
 @passphrase_option()
+@export_options
 @pass_context
-def export(ctx: Context, doctype: str, output: str, passphrase_file: str | None) -> None:
-    """Export a doctype as JSON Lines (to stdout by default)."""
+def export(
+    ctx: Context,
+    doctype: str | None,
+    output: str,
+    passphrase_file: str | None,
+    everything: bool,
+    cozy: bool,
+    encrypt: bool,
+    export_passphrase_file: str | None,
+) -> None:
+    """Export a doctype as JSON Lines (to stdout by default), or --all of the box."""
+    if everything or doctype is None:
+        if not everything or doctype is not None:
+            raise InputError("give either --doctype T or --all")
+        export_all(
+            ctx,
+            output,
+            cozy=cozy,
+            encrypt=encrypt,
+            export_passphrase_file=export_passphrase_file,
+            asker=_asker(passphrase_file),
+        )
+        return
     check_name(doctype)
 
     async def go() -> None:

@@ -132,8 +132,26 @@ def setup_logging(verbose: bool) -> None:
 
 
 # Register the commands (they import the helpers above).
-from . import data_commands, server_commands, vault_commands  # noqa: E402
+from . import (  # noqa: E402
+    answer_commands,
+    audit_commands,
+    backup_commands,
+    connector_commands,
+    contribution_commands,
+    data_commands,
+    server_commands,
+    vault_commands,
+)
 
-for module in (server_commands, vault_commands, data_commands):
+for module in (
+    server_commands,
+    vault_commands,
+    data_commands,
+    backup_commands,
+    connector_commands,
+    audit_commands,
+    answer_commands,
+    contribution_commands,
+):
     for command in module.COMMANDS:
         cli.add_command(command)

@@ -35,9 +35,20 @@ def render() -> str:
     for name in sorted(cli.list_commands(ctx)):
         command = cli.get_command(ctx, name)
         assert command is not None
-        sub = click.Context(command, info_name=name, parent=ctx, terminal_width=100,
-                            max_content_width=100)
+        sub = click.Context(
+            command, info_name=name, parent=ctx, terminal_width=100, max_content_width=100
+        )
         parts.append(f"## selfdata {name}\n\n```\n{command.get_help(sub)}\n```\n")
+        if isinstance(command, click.Group):  # e.g. `selfdata connectors add`
+            for child in sorted(command.list_commands(sub)):
+                leaf = command.get_command(sub, child)
+                assert leaf is not None
+                leaf_ctx = click.Context(
+                    leaf, info_name=child, parent=sub, terminal_width=100, max_content_width=100
+                )
+                parts.append(
+                    f"### selfdata {name} {child}\n\n```\n{leaf.get_help(leaf_ctx)}\n```\n"
+                )
     return "\n".join(parts)
 
 

@@ -8,6 +8,7 @@ as they are, so schema validation reports them with the column's name.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -47,7 +48,11 @@ def _number(text: str, *, integer: bool) -> Any:
         body = body.replace(".", "").replace(",", ".")
     elif body.count(".") > 1:  # 1.234.567: only grouping
         body = body.replace(".", "")
+    if "." not in body:
+        return int(body)  # exact, however many digits
     value = float(body)
+    if not math.isfinite(value):
+        return text
     if integer:
         return int(value) if value.is_integer() else text
-    return int(value) if "." not in body else value
+    return value

@@ -10,14 +10,19 @@ whatever the size of the file.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiosqlite
+
 from ..doctypes import Doctype
 from ..errors import SelfdataError
 from ..store import DocumentStore
-from ..store.codec import dumps
+from ..store.codec import encode_parsed
+from ..store.documents import BulkWriter, Existing, Prepared
 from .coerce import coerce_to_schema
 from .records import Record, RowError, read_records
 
@@ -69,40 +74,66 @@ async def import_records(
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     report = ImportReport(doctype.name)
-    run = _Run(documents, doctype, id_field, report)
-    await documents.ensure_doctype(doctype)
-    run.start = await documents.last_seq()
-    async for line, item in read_records(chunks, fmt):
-        if isinstance(item, RowError):
-            report.read += 1
-            report.add_error(item)
-            continue
-        report.read += 1
-        run.add(line, item)
-        if len(run.batch) >= BATCH:
-            await run.flush()
-            if progress:
-                progress(report)
-    await run.flush()
+    async with documents.bulk(doctype) as writer:
+        run = _Run(writer, id_field, report, coerce=fmt == "csv")
+        # Batch k is written (SQLite works in its own thread) while batch k+1 is parsed.
+        writing: asyncio.Task[None] | None = None
+        try:
+            async for line, item in read_records(chunks, fmt):
+                report.read += 1
+                if isinstance(item, RowError):
+                    report.add_error(item)
+                    continue
+                run.add(line, item)
+                if len(run.batch) >= BATCH:
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(run.flush(run.take()))
+                    if progress:
+                        progress(report)
+            if writing is not None:
+                await writing
+            await run.flush(run.take())
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writing
     if progress:
         progress(report)
     return report
 
 
+@dataclass
+class _Batch:
+    records: list[Record] = field(default_factory=list)
+    #: Each record's canonical JSON, encoded once: stored as is (with an id spliced in).
+    encoded: list[bytes] = field(default_factory=list)
+    content: list[tuple[int, bytes]] = field(default_factory=list)  # (index, canonical JSON)
+
+
 class _Run:
     def __init__(
-        self, documents: DocumentStore, doctype: Doctype, id_field: str | None, report: ImportReport
+        self, writer: BulkWriter, id_field: str | None, report: ImportReport, *, coerce: bool
     ) -> None:
-        self.documents = documents
-        self.doctype = doctype
+        self.writer = writer
+        self.store = writer.store
+        self.doctype = writer.doctype
         self.id_field = id_field
         self.report = report
-        self.start = 0
-        self.batch: list[Record] = []
-        self.content: list[tuple[int, bytes]] = []  # (index in batch, canonical JSON)
+        self.coerce = coerce and self.doctype.builtin
+        self._batch = _Batch()
+
+    @property
+    def batch(self) -> list[Record]:
+        return self._batch.records
+
+    def take(self) -> _Batch:
+        batch, self._batch = self._batch, _Batch()
+        return batch
 
     def add(self, line: int, record: Record) -> None:
-        if self.doctype.builtin:
+        if self.coerce:  # CSV cells are text; JSON already has its types
             record = coerce_to_schema(record, self.doctype.schema or {})
         if self.id_field is not None:
             value = record.get(self.id_field)
@@ -116,7 +147,7 @@ class _Run:
         record.pop("_rev", None)
         try:
             self.doctype.validate(record)
-            canonical = dumps(record)  # also rejects NaN/Infinity, which JSON cannot hold
+            canonical = encode_parsed(record)
         except SelfdataError as err:
             self.report.add_error(RowError(line, err.message))
             return
@@ -124,16 +155,27 @@ class _Run:
             self.report.add_error(RowError(line, str(err)))
             return
         if "_id" not in record:
-            self.content.append((len(self.batch), canonical))
-        self.batch.append(record)
+            self._batch.content.append((len(self._batch.records), canonical))
+        self._batch.records.append(record)
+        self._batch.encoded.append(canonical)
 
-    async def flush(self) -> None:
-        if not self.batch:
+    async def flush(self, batch: _Batch) -> None:
+        if not batch.records:
             return
-        await self._assign_content_ids()
-        results = await self.documents.put_many(
-            self.doctype, self.batch, touched_after=self.start if self.content else None
-        )
+        tx = await self.writer.transaction()
+        items: list[Prepared | None] = [None] * len(batch.records)
+        content_at = {index for index, _ in batch.content}
+        dh = self.writer.dh
+        for index, record in enumerate(batch.records):
+            if index not in content_at:
+                doc_id = record["_id"]
+                items[index] = Prepared(
+                    doc_id, batch.encoded[index], self.store.id_hash(dh, doc_id)
+                )
+        existing = await self.store.lookup(tx, dh, [i.id_hash for i in items if i is not None])
+        await self._assign_content_ids(tx, batch, items, existing)
+        ready = [i for i in items if i is not None]
+        results = await self.store.write(tx, self.doctype.name, dh, ready, existing)
         for r in results:
             if r.created:
                 self.report.created += 1
@@ -141,38 +183,56 @@ class _Run:
                 self.report.updated += 1
             else:
                 self.report.unchanged += 1
-        self.batch, self.content = [], []
+        await self.writer.written(len(ready))
 
-    async def _assign_content_ids(self) -> None:
+    async def _assign_content_ids(
+        self,
+        tx: aiosqlite.Connection,
+        batch: _Batch,
+        items: list[Prepared | None],
+        existing: dict[bytes, Existing],
+    ) -> None:
         """Give each record without an id the lowest free occurrence number of its content.
 
-        "Free" means not yet written by this run. Every run hands the numbers out in the
-        same order (0, 1, 2, … per distinct content), so a re-import finds the same ids.
-        One query per round for the whole batch; a round settles every content whose
-        candidates are free, so k copies spread over b batches take about b rounds.
+        "Free" means not yet written by this run (its row's ``seq`` is not above the
+        run's start). Every run hands the numbers out in the same order (0, 1, 2, … per
+        distinct content), so a re-import finds the same ids. The first round needs one
+        lookup for the whole batch; only repeated contents need more.
         """
-        pending: dict[bytes, list[int]] = {}  # canonical JSON -> batch indexes without an id
-        for index, canonical in self.content:
+        pending: dict[bytes, list[int]] = {}  # canonical JSON -> batch indexes
+        for index, canonical in batch.content:
             pending.setdefault(canonical, []).append(index)
         tried = dict.fromkeys(pending, 0)  # occurrence numbers below this were taken
-        name = self.doctype.name
+        dh, start, name = self.writer.dh, self.writer.start, self.doctype.name
         while pending:
-            candidates: dict[str, bytes] = {}  # id -> content, in occurrence order
+            candidates: list[tuple[bytes, Prepared]] = []
             for canonical, indexes in pending.items():
                 first = tried[canonical]
                 for n in range(first, first + len(indexes)):
-                    candidates[self.documents.content_id(name, canonical, n)] = canonical
+                    doc_id = self.store.content_id(name, canonical, n)
+                    plain = _with_id(doc_id, canonical)
+                    candidates.append(
+                        (canonical, Prepared(doc_id, plain, self.store.id_hash(dh, doc_id), True))
+                    )
                 tried[canonical] = first + len(indexes)
-            taken = await self.documents.touched_since(name, self.start, candidates)
+            existing.update(await self.store.lookup(tx, dh, [p.id_hash for _, p in candidates]))
+            free: dict[bytes, list[Prepared]] = {}
+            for canonical, prepared in candidates:
+                old = existing.get(prepared.id_hash)
+                if old is None or old.seq <= start:
+                    free.setdefault(canonical, []).append(prepared)
             still: dict[bytes, list[int]] = {}
-            free: dict[bytes, list[str]] = {}
-            for doc_id, canonical in candidates.items():
-                if doc_id not in taken:
-                    free.setdefault(canonical, []).append(doc_id)
             for canonical, indexes in pending.items():
                 ids = free.get(canonical, [])
-                for index, doc_id in zip(indexes, ids, strict=False):
-                    self.batch[index]["_id"] = doc_id
+                for index, prepared in zip(indexes, ids, strict=False):
+                    items[index] = prepared
+                    batch.records[index]["_id"] = prepared.doc_id
                 if len(indexes) > len(ids):
                     still[canonical] = indexes[len(ids) :]
             pending = still
+
+
+def _with_id(doc_id: str, canonical: bytes) -> bytes:
+    """``canonical`` (a JSON object) with ``_id`` added first, without encoding it again."""
+    head = b'{"_id":"' + doc_id.encode() + b'"'
+    return head + b"}" if canonical == b"{}" else head + b"," + canonical[1:]

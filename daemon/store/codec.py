@@ -8,18 +8,42 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
 from typing import Any
+
+import orjson
+import zstandard
 
 from .. import crypto
 from ..errors import IntegrityError
 
-__all__ = ["ad_for", "dumps", "open_json", "seal_json"]
+__all__ = [
+    "ad_for",
+    "dumps",
+    "encode_parsed",
+    "open_document",
+    "open_json",
+    "seal_document",
+    "seal_json",
+]
+
+_MAX_DOCUMENT = 64 * 1024 * 1024
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def dumps(value: Any) -> bytes:
+    """Compact JSON; refuses NaN and infinities, which JSON cannot hold."""
     return _dumps(value).encode("utf-8")
+
+
+def encode_parsed(value: Any) -> bytes:
+    """Compact JSON of a value that came out of a JSON or CSV parser, 20 times faster.
+
+    orjson would write NaN or an infinity as ``null``: callers guarantee there is none
+    (orjson's parser refuses them; the CSV coercion keeps non-finite numbers as text).
+    """
+    return orjson.dumps(value)
 
 
 def ad_for(kind: bytes, *coordinates: bytes | int) -> bytes:
@@ -32,6 +56,40 @@ def ad_for(kind: bytes, *coordinates: bytes | int) -> bytes:
         else:  # SQLite columns are dynamically typed: a row rewritten with another type
             raise IntegrityError("a stored record has a malformed column")
     return b"\0".join(parts)
+
+
+#: Documents at least this long are stored zstd-compressed (then encrypted) when that
+#: makes them smaller: a bank operation shrinks by a third, and so do the bytes written.
+COMPRESS_FROM = 128
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a JSON object starts with "{", never with this
+_compressor = threading.local()
+
+
+def seal_document(key: bytes, plain: bytes, ad: bytes) -> bytes:
+    """Encrypt a document's JSON, compressed first when that is shorter."""
+    if len(plain) >= COMPRESS_FROM:
+        packed = _zstd().compress(plain)
+        if len(packed) < len(plain):
+            plain = packed
+    return crypto.aead_encrypt(key, plain, ad)
+
+
+def open_document(key: bytes, blob: bytes, ad: bytes) -> bytes:
+    """A document's JSON bytes (authenticated, decompressed if it was compressed)."""
+    plain = crypto.aead_decrypt(key, blob, ad)
+    if plain[:4] == _ZSTD_MAGIC:
+        try:
+            return zstandard.ZstdDecompressor().decompress(plain, max_output_size=_MAX_DOCUMENT)
+        except zstandard.ZstdError as err:  # authentic but broken: a bug, not tampering
+            raise IntegrityError("a stored document does not decompress") from err
+    return plain
+
+
+def _zstd() -> zstandard.ZstdCompressor:
+    compressor: zstandard.ZstdCompressor | None = getattr(_compressor, "value", None)
+    if compressor is None:
+        compressor = _compressor.value = zstandard.ZstdCompressor(level=1, write_checksum=False)
+    return compressor
 
 
 def seal_json(key: bytes, value: Any, ad: bytes) -> bytes:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import crypto
 from ..doctypes import resolve
-from ..errors import InputError, NotFound
+from ..errors import Conflict, InputError, NotFound
 from ..vault import Keys, Purpose
 from .documents import DocumentStore
 
@@ -49,13 +49,20 @@ class FileStore:
         mime: str = "application/octet-stream",
         max_size: int = DEFAULT_MAX_SIZE,
         extra: dict[str, Any] | None = None,
+        file_id: str | None = None,
     ) -> dict[str, Any]:
-        """Stream ``chunks`` into a new encrypted blob and record it; returns the document."""
-        file_id = uuid.uuid4().hex
+        """Stream ``chunks`` into a new encrypted blob and record it; returns the document.
+
+        ``file_id`` keeps a file's id when it comes back from an export or a Cozy (a
+        file with that id must not exist yet: blobs are never overwritten).
+        """
+        file_id = file_id or uuid.uuid4().hex
         doc: dict[str, Any] = {"_id": file_id, "type": "file", "name": name, "mime": mime}
         doctype = resolve(FILES_DOCTYPE)
         doctype.validate(doc | {"size": 0})
         path = self.blob_path(file_id)
+        if path.exists():  # only with a given id: never replace another file's blob
+            raise Conflict(f"a file {file_id!r} already exists")
         path.parent.mkdir(exist_ok=True, mode=0o750)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         sealer = crypto.StreamEncryptor(self._key, _ad(path))

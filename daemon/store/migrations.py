@@ -24,9 +24,11 @@ MIGRATIONS: tuple[str, ...] = (
         doctype BLOB NOT NULL REFERENCES doctypes(hash),
         id      BLOB NOT NULL,           -- keyed hash of the document id
         version INTEGER NOT NULL,
-        body    BLOB NOT NULL,           -- XChaCha20-Poly1305(JSON), bound to doctype/id/version
+        body    BLOB NOT NULL,           -- XChaCha20-Poly1305(JSON, zstd when it helps),
+                                         -- bound to doctype/id/version
         UNIQUE (doctype, id)
     );
+    CREATE INDEX documents_by_doctype ON documents(doctype, seq);
     CREATE TABLE series (
         hash  BLOB PRIMARY KEY,          -- keyed hash of the series name
         name  BLOB NOT NULL              -- the name and unit, encrypted
@@ -52,5 +54,28 @@ MIGRATIONS: tuple[str, ...] = (
         connector TEXT NOT NULL,         -- connector id, e.g. linky-tic
         settings  TEXT NOT NULL          -- its non-secret settings (JSON): device, schedule
     )
+    """,
+    # 3: the consent ledger (docs/ledger.md), its entries recorded while locked, answer
+    #    requests (docs/answers.md) and the contribution's state (docs/contribution.md)
+    """
+    CREATE TABLE ledger (
+        seq  INTEGER PRIMARY KEY,        -- 1, 2, 3 … without gaps
+        body BLOB NOT NULL,              -- XChaCha20-Poly1305({time, kind, details}), bound to seq
+        hash BLOB NOT NULL,              -- BLAKE2b(previous hash || seq || body): the chain
+        sig  BLOB NOT NULL               -- the box's Ed25519 signature of (seq, hash)
+    );
+    CREATE TABLE ledger_queue (
+        seq    INTEGER PRIMARY KEY,      -- arrival order
+        sealed BLOB NOT NULL             -- an entry recorded while locked, sealed to the vault
+    );
+    CREATE TABLE answer_requests (
+        id    TEXT PRIMARY KEY,          -- random id
+        nonce BLOB NOT NULL UNIQUE,      -- keyed hash of the requester's nonce: replays refused
+        body  BLOB NOT NULL              -- the request, its state and statement, encrypted
+    );
+    CREATE TABLE consent_state (
+        name BLOB PRIMARY KEY,           -- keyed hash of what it is (e.g. contribution settings)
+        body BLOB NOT NULL               -- its value, encrypted, bound to the name
+    ) WITHOUT ROWID
     """,
 )

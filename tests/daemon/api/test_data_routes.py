@@ -149,3 +149,10 @@ async def test_the_openapi_document_describes_every_route(owner: Api) -> None:
     operations = sum(len(ops) for ops in spec["paths"].values())
     assert operations == len(ROUTES)
     assert spec["paths"]["/api/v1/status"]["get"]["x-access"] == "public"
+
+
+async def test_a_large_json_body_arriving_in_many_packets_is_read_whole(owner: Api) -> None:
+    # ~700 kB of JSON over TCP arrives in many reads: all of it must be read
+    points = [[1_700_000_000 + 60 * i, 1234.5678] for i in range(30_000)]
+    status, body = await owner.call("POST", "/api/v1/series/big/points", json={"points": points})
+    assert (status, body["written"]) == (200, 30_000)

@@ -28,7 +28,16 @@ WRITE_ROUTES = [r for r in ROUTES if r.method in ("POST", "PUT") and r.access is
 
 
 def concrete(path: str) -> str:
-    values = {"doctype": "org.example.fuzz", "doc_id": "abc", "file_id": "abc", "name": "power"}
+    values = {
+        "doctype": "org.example.fuzz",
+        "doc_id": "abc",
+        "file_id": "abc",
+        "name": "power",
+        "connector_id": "test-echo",
+        "account_id": "0" * 32,
+        "run_id": "0" * 32,
+        "request_id": "0" * 32,
+    }
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: values[m[1]], path)
 
 

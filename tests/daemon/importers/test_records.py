@@ -314,3 +314,11 @@ async def test_a_single_column_csv_is_read() -> None:
         (2, {"amount": "1"}),
         (3, {"amount": "2"}),
     ]
+
+
+async def test_integers_beyond_64_bits_are_read_exactly() -> None:
+    big = 123456789012345678901234567890
+    rows = await read(
+        b'{"id": ' + str(big).encode() + b', "x": 1.5}\n{"n": -9223372036854775809}\n', "jsonl"
+    )
+    assert good(rows) == [(1, {"id": big, "x": 1.5}), (2, {"n": -9223372036854775809})]

@@ -290,3 +290,14 @@ async def test_ids_doctype_names_and_contents_never_appear_in_the_sqlite_files(
     finally:
         await db.close()  # checkpointed into the main file
     assert leaks() == []
+
+
+def test_the_hand_joined_names_are_the_generic_names(documents: DocumentStore) -> None:
+    keys = documents._keys
+    dh = documents.doctype_hash("org.example.notes")
+    assert documents.id_hash(dh, "é/1") == keys.name("document", dh, "é/1")
+    canonical = b'{"a":1}'
+    assert (
+        documents.content_id("org.example.notes", canonical, 3)
+        == keys.name("content", "org.example.notes", canonical, "3").hex()
+    )

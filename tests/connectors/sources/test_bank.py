@@ -1,0 +1,245 @@
+"""Bank statements: OFX v1/v2, QIF and CAMT.053 samples into a real box, deduplicated."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from selfdata.box import Box
+from selfdata.connectors.bank import ofx, qif
+from selfdata.connectors.bank.drop_folder import DropFolder, scan_drop_folder
+from selfdata.connectors.bank.model import Operation, parse_amount
+from selfdata.connectors.bank.store import ACCOUNTS, OPERATIONS
+from selfdata.connectors.files import detect_source
+from selfdata.connectors.sinks import SourceFile
+
+from .file_helpers import counts, documents, ingest, sample
+
+JAN = sample("bank", "banque-regionale-2024-01.ofx")
+FEB = sample("bank", "banque-regionale-2024-02.ofx")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("-12.50", "-12.50"),
+        ("-12,50", "-12.50"),
+        ("+2150,00", "2150.00"),
+        ("1 234,56", "1234.56"),
+        ("1.234,56", "1234.56"),
+        ("1,234.56", "1234.56"),
+        ("12", "12"),
+        ("abc", None),
+        ("NaN", None),
+        ("", None),
+    ],
+)
+def test_amounts_in_every_spelling_banks_use(text: str, value: str | None) -> None:
+    assert parse_amount(text) == (Decimal(value) if value else None)
+
+
+async def test_a_french_ofx_v1_in_windows_1252_comes_in_whole(box: Box) -> None:
+    report = await ingest(box, "releve.ofx", JAN)
+    assert report["format"] == "ofx"
+    assert counts(report, OPERATIONS) == (5, 0, 0)
+    assert report["errors"] == 1  # the line whose DTPOSTED is "2024013X"
+    assert "2024013X" in report["error_samples"][0]["message"]
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["number"] == "00012345678"
+    assert account["institutionLabel"] == "Banque Régionale"
+    assert account["balance"] == 1523.45
+    assert account["metadata"]["balanceDate"] == "2024-01-31"
+    ops = {op["vendorId"]: op for op in await documents(box, OPERATIONS)}
+    bread = ops["2024010200001"]
+    # the date is the bank's day, not shifted by its [+1:CET]
+    assert bread["date"] == "2024-01-02T00:00:00Z"
+    assert bread["amount"] == -12.5
+    assert bread["label"] == "CB BOULANGERIE DU MARCHÉ"
+    assert bread["originalBankLabel"].endswith("CARTE 4970XXXXXXXX1234")
+    assert bread["currency"] == "EUR"
+    assert bread["account"] == account["_id"]
+    assert ops["2024011000003"]["amount"] == 2150.0
+    assert (
+        ops["2024011000003"]["originalBankLabel"] == "VIR SALAIRE JANVIER VIR SEPA M&M CONSEIL SARL"
+    )
+    assert ops["2024010500002"]["label"] == "PRLV SEPA EDF CLIENTS PARTICULIERS"  # empty <MEMO>
+    # <NAME>…</NAME> closed in one transaction and not in the next: both read
+    assert ops["2024012000004"]["label"] == ops["2024012000005"]["label"] == "CB CAFÉ DE LA GARE"
+
+
+async def test_the_same_statement_twice_changes_nothing(box: Box) -> None:
+    await ingest(box, "releve.ofx", JAN)
+    again = await ingest(box, "releve (1).ofx", JAN)
+    assert counts(again, OPERATIONS) == (0, 0, 5)
+    assert len(await documents(box, OPERATIONS)) == 5
+
+
+async def test_overlapping_statements_never_duplicate_and_keep_the_newest_balance(
+    box: Box,
+) -> None:
+    await ingest(box, "janvier.ofx", JAN)
+    feb = await ingest(box, "fevrier.ofx", FEB)
+    assert counts(feb, OPERATIONS) == (1, 0, 2)  # the two coffees of the 20th were known
+    assert len(await documents(box, OPERATIONS)) == 6
+    # January imported again, after February: February's balance stays
+    await ingest(box, "janvier.ofx", JAN)
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["balance"] == 1461.65
+    assert account["metadata"]["balanceDate"] == "2024-02-29"
+
+
+async def test_an_ofx_v2_xml_file_with_utf8_cdata_and_a_credit_card(box: Box) -> None:
+    report = await ingest(box, "spec.ofx", sample("bank", "spec-v211.ofx"))
+    assert report["errors"] == 0
+    assert counts(report, OPERATIONS) == (4, 0, 0)
+    accounts = {a["number"]: a for a in await documents(box, ACCOUNTS)}
+    assert accounts["999988"]["type"] == "Checkings"
+    assert accounts["999988"]["balance"] == 200.29
+    assert accounts["4111111111111111"]["type"] == "CreditCard"
+    assert accounts["4111111111111111"]["balance"] == -35.1
+    ops = {op["vendorId"]: op for op in await documents(box, OPERATIONS)}
+    assert ops["00002"]["label"] == "CHECK 1000"
+    assert ops["00004"]["label"] == "Crêperie & Café Zoë"
+    assert ops["00004"]["originalBankLabel"] == "Crêperie & Café Zoë Card 1234 <contactless>"
+    assert ops["CC-20051012-1"]["date"] == "2005-10-12T00:00:00Z"  # [-5:EST] ignored
+    assert ops["CC-20051012-1"]["account"] == accounts["4111111111111111"]["_id"]
+
+
+async def test_a_qif_from_credit_agricole_with_day_first_dates(box: Box) -> None:
+    report = await ingest(box, "CA20240131.qif", sample("bank", "credit-agricole-2024-01.qif"))
+    assert report["format"] == "qif"
+    assert counts(report, OPERATIONS) == (6, 0, 0)
+    assert [e["message"] for e in report["error_samples"]] == ["date '32/01/2024' is not a date"]
+    ops = sorted(await documents(box, OPERATIONS), key=lambda o: (o["date"], o["_id"]))
+    assert [o["date"][:10] for o in ops] == [
+        "2024-01-02",
+        "2024-01-05",
+        "2024-01-20",
+        "2024-01-20",
+        "2024-01-25",
+        "2024-01-31",
+    ]
+    assert ops[0]["label"] == "CB BOULANGERIE DU MARCHÉ 30/12"  # Windows-1252 read right
+    assert ops[-1]["amount"] == 2150.0  # "T+2 150,00"
+    assert ops[1]["originalBankLabel"] == "PRLV SEPA EDF CLIENTS PARTICULIERS Echeance 05/01/2024"
+    # two identical coffees on one day are two operations, with different ids
+    coffees = [o for o in ops if o["label"] == "CB CAFÉ DE LA GARE"]
+    assert len({c["_id"] for c in coffees}) == 2
+
+
+async def test_overlapping_qif_exports_line_up_by_occurrence(box: Box) -> None:
+    january = sample("bank", "credit-agricole-2024-01.qif").decode("cp1252")
+    # the next export starts on the 20th: both coffees again, then new ones
+    february = "!Type:Bank\r\n" + january[january.index("D20/01/2024") :].replace(
+        "D32/01/2024", "D03/02/2024"
+    )
+    await ingest(box, "janvier.qif", january.encode("cp1252"))
+    report = await ingest(box, "fevrier.qif", february.encode("utf-8"))
+    assert counts(report, OPERATIONS) == (1, 0, 4)
+    assert len(await documents(box, OPERATIONS)) == 7
+
+
+async def test_a_qif_account_block_names_the_account(box: Box) -> None:
+    report = await ingest(box, "export.qif", sample("bank", "boursorama-2024-02.qif"))
+    assert counts(report, OPERATIONS) == (3, 0, 0)
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["label"] == "Compte Boursorama"
+
+
+def test_qif_dates_month_first_when_the_file_says_so() -> None:
+    text = b"!Type:Bank\nD1/2'24\nT-1.00\nPA\n^\nD12/31'23\nT-2.00\nPB\n^\n"
+    ops = [op for op in qif.parse_qif(text, "us.qif") if isinstance(op, Operation)]
+    assert [op.date.isoformat() for op in ops] == ["2024-01-02", "2023-12-31"]
+
+
+async def test_a_camt053_statement_books_only_booked_entries(box: Box) -> None:
+    report = await ingest(box, "camt.xml", sample("bank", "camt053-2024-01.xml"))
+    assert report["format"] == "camt"
+    assert counts(report, OPERATIONS) == (3, 0, 0)
+    assert report["errors"] == 1  # <Amt>abc</Amt>
+    assert report["notes"] == ["1 pending (not booked) entries left out: they come back booked"]
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["iban"] == "FR7630004001230001234567890"
+    assert account["label"] == "Compte courant"
+    assert account["balance"] == 2580.30  # CLBD, not OPBD
+    ops = {op["vendorId"]: op for op in await documents(box, OPERATIONS)}
+    assert ops["2024010200001"]["amount"] == -12.5
+    assert ops["2024011000003"]["label"] == "M&M CONSEIL SARL"  # the debtor of a credit
+    assert ops["2024010500002"]["label"] == "EDF CLIENTS PARTICULIERS"  # the creditor of a debit
+    assert ops["2024010500002"]["originalBankLabel"] == (
+        "PRLV SEPA EDF ECHEANCE 05/01/2024 CONTRAT 1234"
+    )
+    again = await ingest(box, "camt.xml", sample("bank", "camt053-2024-01.xml"))
+    assert counts(again, OPERATIONS) == (0, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("banque-regionale-2024-01.ofx", "ofx"),
+        ("spec-v211.ofx", "ofx"),
+        ("credit-agricole-2024-01.qif", "qif"),
+        ("boursorama-2024-02.qif", "qif"),
+        ("camt053-2024-01.xml", "camt"),
+    ],
+)
+def test_statements_are_told_apart_by_content_not_name(name: str, fmt: str) -> None:
+    assert detect_source(SourceFile("export.txt", io.BytesIO(sample("bank", name)))) == fmt
+
+
+def test_ofx_parser_yields_statements_as_they_close() -> None:
+    items = list(ofx.parse_ofx(sample("bank", "spec-v211.ofx"), "spec"))
+    kinds = [type(i).__name__ for i in items]
+    assert kinds == [
+        "Account",
+        "Operation",
+        "Operation",
+        "Operation",
+        "Balance",
+        "Account",
+        "Operation",
+        "Balance",
+    ]
+
+
+async def test_the_drop_folder_takes_settled_statements_only(box: Box, tmp_path: Path) -> None:
+    folder = tmp_path / "Relevés"
+    folder.mkdir()
+    old = time.time() - 60
+    for name, data in (
+        ("releve-janvier.ofx", JAN),
+        ("export.qif", sample("bank", "boursorama-2024-02.qif")),
+        ("photo.jpg", b"\xff\xd8\xff\xe0 not a statement"),
+        ("releve-fevrier.ofx.crdownload", FEB),  # the browser is still writing it
+        (".hidden.ofx", FEB),
+    ):
+        (folder / name).write_bytes(data)
+        os.utime(folder / name, (old, old))
+    (folder / "still-writing.ofx").write_bytes(FEB)  # modified just now
+    (folder / "link.ofx").symlink_to(folder / "releve-janvier.ofx")
+
+    watched = DropFolder(folder, settle_seconds=5)
+    reports = {r.file: r for r in await scan_drop_folder(box, watched)}
+    assert set(reports) == {"releve-janvier.ofx", "export.qif", "photo.jpg"}
+    assert reports["releve-janvier.ofx"].counts(OPERATIONS).created == 5
+    assert reports["export.qif"].counts(OPERATIONS).created == 3
+    assert reports["photo.jpg"].format == "unknown"
+    assert sorted(p.name for p in (folder / "imported").iterdir()) == [
+        "export.qif",
+        "releve-janvier.ofx",
+    ]
+    assert [p.name for p in (folder / "not-imported").iterdir()] == ["photo.jpg"]
+    assert await scan_drop_folder(box, watched) == []  # nothing new
+
+    os.utime(folder / "still-writing.ofx", (old, old))
+    (again,) = await scan_drop_folder(box, watched)
+    assert again.counts(OPERATIONS).created == 1  # February: its two coffees were known
+    box.lock()
+    (folder / "later.ofx").write_bytes(JAN)
+    os.utime(folder / "later.ofx", (old, old))
+    assert await scan_drop_folder(box, watched) == []  # locked: the file waits
+    assert (folder / "later.ofx").exists()

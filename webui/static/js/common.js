@@ -1,0 +1,46 @@
+// selfdata web UI: shared helpers. Served as a static file (the CSP forbids inline script).
+"use strict";
+
+window.selfdata = {
+  // Calls the JSON API with the session cookie; the browser adds Origin on writes.
+  async api(method, path, body) {
+    const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, options);
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const message = data && data.error ? data.error.message : response.statusText;
+      const error = new Error(message);
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  },
+  show(element, text) {
+    element.textContent = text;
+    element.hidden = false;
+  },
+  format(template, values) {
+    return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? values[key] : m));
+  },
+};
+
+document.addEventListener("DOMContentLoaded", () => {
+  const lock = document.getElementById("lock-button");
+  if (lock) {
+    lock.addEventListener("click", async () => {
+      lock.disabled = true;
+      try { await window.selfdata.api("POST", "/api/v1/lock"); } finally { window.location.assign(lock.dataset.done); }
+    });
+  }
+  const logout = document.getElementById("logout-button");
+  if (logout) {
+    logout.addEventListener("click", async () => {
+      try { await window.selfdata.api("DELETE", "/api/v1/session"); } finally { window.location.assign(logout.dataset.done); }
+    });
+  }
+});

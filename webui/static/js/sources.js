@@ -1,0 +1,143 @@
+// Sources: stream a file into a doctype (with upload progress), or keep a file.
+"use strict";
+
+function send(method, url, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
+    xhr.addEventListener("load", () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new Error(data && data.error ? data.error.message : xhr.statusText));
+    });
+    xhr.addEventListener("error", () => reject(new Error(xhr.statusText || "network error")));
+    xhr.send(file);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const sd = window.selfdata;
+  const form = document.getElementById("import-form");
+  if (form) form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = form.elements.file.files[0];
+    const result = document.getElementById("import-result");
+    const progress = document.getElementById("import-progress");
+    result.classList.remove("error");
+    progress.hidden = false;
+    progress.value = 0;
+    const doctype = encodeURIComponent(form.elements.doctype.value.trim());
+    const format = form.elements.format.value;
+    try {
+      const report = await send("POST", `/api/v1/doctypes/${doctype}/import?format=${format}`, file, (share) => {
+        progress.value = Math.round(share * 100);
+        sd.show(result, sd.format(form.dataset.progress, { percent: `${Math.round(share * 100)} %` }));
+      });
+      progress.value = 100;
+      let text = sd.format(form.dataset.done, report);
+      for (const sample of (report.error_samples || []).slice(0, 5)) {
+        text += ` · ${sample.line ? "#" + sample.line + ": " : ""}${sample.message}`;
+      }
+      sd.show(result, text);
+    } catch (err) {
+      result.classList.add("error");
+      sd.show(result, err.message);
+    }
+  });
+  const upload = document.getElementById("upload-form");
+  if (upload) upload.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = upload.elements.file.files[0];
+    const result = document.getElementById("upload-result");
+    result.classList.remove("error");
+    try {
+      await send("POST", `/api/v1/files?name=${encodeURIComponent(file.name)}`, file, () => {});
+      sd.show(result, upload.dataset.done);
+    } catch (err) {
+      result.classList.add("error");
+      sd.show(result, err.message);
+    }
+  });
+  wireAccounts(sd);
+});
+
+function showLog(list, record) {
+  list.textContent = "";
+  for (const line of (record.log && record.log.lines) || []) {
+    const item = document.createElement("li");
+    item.textContent = `${line.level} · ${line.message}`;
+    list.appendChild(item);
+  }
+}
+
+function wireAccounts(sd) {
+  const add = document.getElementById("account-form");
+  if (add) {
+    add.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const credentials = {};
+      for (const input of add.querySelectorAll("[data-credential]")) {
+        if (input.value !== "") credentials[input.name] = input.value;
+      }
+      try {
+        const account = await sd.api("POST", "/api/v1/accounts", {
+          connector: add.dataset.connector,
+          label: add.elements.label.value,
+          schedule: add.elements.schedule.value,
+          credentials,
+        });
+        window.location.assign(`/connectors/source?account=${account.id}`);
+      } catch (err) {
+        sd.show(document.getElementById("account-error"), err.message);
+      }
+    });
+  }
+  const run = document.getElementById("run-now");
+  if (run) {
+    run.addEventListener("click", async () => {
+      const status = document.getElementById("run-status");
+      const progress = document.getElementById("run-progress");
+      const log = document.getElementById("run-log");
+      run.disabled = true;
+      progress.hidden = false;
+      progress.removeAttribute("value");
+      sd.show(status, run.dataset.running);
+      try {
+        let record = await sd.api("POST", `/api/v1/accounts/${run.dataset.account}/run`);
+        // live progress: poll the run until it has ended
+        while (record.status === "running" || record.status === "queued") {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          record = await sd.api("GET", `/api/v1/runs/${record.id}`);
+          const p = record.progress || {};
+          if (p.total) { progress.max = p.total; progress.value = p.done || 0; }
+          showLog(log, record);
+        }
+        showLog(log, record);
+        progress.hidden = true;
+        sd.show(status, sd.format(run.dataset.done, { outcome: record.outcome || record.status, message: record.message || "" }));
+        status.dataset.outcome = record.outcome || record.status;
+      } catch (err) {
+        status.classList.add("error");
+        sd.show(status, err.message);
+      } finally {
+        run.disabled = false;
+      }
+    });
+  }
+  const remove = document.getElementById("remove-source");
+  if (remove) {
+    remove.addEventListener("click", async () => {
+      if (!window.confirm(remove.dataset.confirm)) return;
+      try {
+        await sd.api("DELETE", `/api/v1/accounts/${remove.dataset.account}`);
+        window.location.assign("/connectors");
+      } catch (err) {
+        sd.show(document.getElementById("source-error"), err.message);
+      }
+    });
+  }
+}
