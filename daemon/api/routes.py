@@ -477,7 +477,7 @@ ROUTES: tuple[Route, ...] = (
         backup.restore_box,
         Access.PUBLIC,
         "First run: restore a backup onto this fresh box with the recovery key (over TCP "
-        "with the setup code); ?list: only list its snapshots.",
+        'with the setup code); with "list": true, only its snapshots.',
         "backups",
         JSON,
     ),
