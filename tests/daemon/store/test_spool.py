@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from selfdata.errors import IntegrityError
 from selfdata.store.spool import BLOCK, EncryptedSpool
 
@@ -48,10 +47,13 @@ def test_a_zip_can_be_read_from_the_spool(tmp_path: Path) -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("Takeout/a.json", '{"x": 1}' * 10_000)
         archive.writestr("Takeout/b.json", "[]")
-    with spooled(tmp_path, buffer.getvalue()) as spool, spool.reader() as reader:
-        with zipfile.ZipFile(reader) as archive:
-            assert archive.namelist() == ["Takeout/a.json", "Takeout/b.json"]
-            assert archive.read("Takeout/b.json") == b"[]"
+    with (
+        spooled(tmp_path, buffer.getvalue()) as spool,
+        spool.reader() as reader,
+        zipfile.ZipFile(reader) as archive,
+    ):
+        assert archive.namelist() == ["Takeout/a.json", "Takeout/b.json"]
+        assert archive.read("Takeout/b.json") == b"[]"
 
 
 def test_only_ciphertext_reaches_the_disk(tmp_path: Path) -> None:
