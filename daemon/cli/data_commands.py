@@ -8,7 +8,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from .archive_commands import export_all, export_options, import_options, import
 from .backend import CHUNK, open_backend
 from .main import Context, backend_call, emit, pass_context
 from .secrets import passphrase_option, read_secret
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 __all__ = ["COMMANDS"]
 
@@ -100,6 +103,8 @@ def _progress(size: int, show: bool) -> Iterator[Callable[[int], None]]:
     if not show:  # click 8.1 (Debian trixie) has no progressbar(hidden=...)
         yield lambda _: None
         return
+    # click 8.1 cannot infer the item type of a length-only bar
+    bar: ProgressBar[int]
     with click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
         yield bar.update
 

@@ -52,7 +52,15 @@ def operations(days: int = 200) -> list[dict[str, Any]]:
     return ops
 
 
-BALANCE = 1843.25
+# The balance at the end of the last complete month. Anchoring it there, not today, keeps
+# the answers the same whatever the day of the month (on the 1st, the salary just came in).
+MONTH_END_BALANCE = 1843.25
+
+
+def current_balance() -> float:
+    _, month_end = last_months(0)
+    since = sum(op["amount"] for op in operations() if op["date"][:10] > month_end.isoformat())
+    return round(MONTH_END_BALANCE + since, 2)
 
 
 def account() -> dict[str, Any]:
@@ -61,7 +69,7 @@ def account() -> dict[str, Any]:
         "label": "Compte courant",
         "iban": IBAN,
         "currency": "EUR",
-        "balance": BALANCE,
+        "balance": current_balance(),
         "metadata": {"balanceDate": today().isoformat()},
     }
 
@@ -75,7 +83,7 @@ def lowest_balance(months: int) -> float:
         day = dt.date.fromisoformat(op["date"][:10])
         total_after[day] = total_after.get(day, 0.0) + op["amount"]
     balances = {}
-    running = BALANCE
+    running = current_balance()
     day = today()
     while day >= start:
         balances[day] = running

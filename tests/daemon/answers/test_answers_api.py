@@ -107,7 +107,7 @@ async def test_the_owner_sees_exactly_what_would_leave_then_a_signed_yes(
     assert statement["nonce"] == shown["request"]["nonce"]
     # only the yes/no: the balance found appears nowhere in what leaves
     assert f"{lowest:.2f}" not in envelope["statement"]
-    assert str(household.BALANCE) not in envelope["statement"]
+    assert str(household.current_balance()) not in envelope["statement"]
     key = await public_key(api)
     outcome = verify.verify_statement(json.dumps(envelope), key)
     assert outcome.valid, outcome.message

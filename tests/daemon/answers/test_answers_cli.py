@@ -53,6 +53,7 @@ def test_offline_from_request_file_to_verified_statement(
 ) -> None:
     pf = ("--passphrase-file", str(passphrase_file))
     request = household.request()
+    assert household.lowest_balance(3) > request["params"]["threshold"]
     submitted = home.ok("answers", "submit", str(write(tmp_path, "req.json", request)), *pf)
     assert "If you approve, exactly this leaves the box" in submitted.out
     assert "answer:   YES" in submitted.out
