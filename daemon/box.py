@@ -18,6 +18,7 @@ from typing import Any
 
 from . import __version__, crypto
 from .errors import AlreadyInitialized, IntegrityError, Locked, NotInitialized, StoreBusy
+from .keyfile import check_location, key_file_text
 from .paths import DataDir
 from .store import Database, DocumentStore, FileStore, Inbox, MergeReport, SeriesStore
 from .store.codec import ad_for, open_document, open_json
@@ -208,6 +209,36 @@ class Box:
             return recovery
         finally:
             keys.wipe()
+
+    # -- unattended unlock (docs/threat-model.md: the trade-off) ------------------------------
+
+    async def enable_unattended(self, passphrase: str, path: str) -> str:
+        """Let a key file at ``path`` unlock the box; returns the file's text to write there.
+
+        A fresh key each time: a key file made before stops working.
+        """
+        location = check_location(path, self.paths.root)
+        keys = await self.verify_passphrase(passphrase)
+        try:
+            header, secret = self.header.with_unattended(keys, location)
+        finally:
+            keys.wipe()
+        await self.db.set_meta(_VAULT_META, header.to_json())
+        self._header = header
+        return key_file_text(header.box_id, secret)
+
+    async def disable_unattended(self) -> None:
+        """Forget the key file's wrap: every key file stops working at once."""
+        header = self.header.without_unattended()
+        await self.db.set_meta(_VAULT_META, header.to_json())
+        self._header = header
+
+    async def unlock_with_key_file(self, secret: bytes) -> MergeReport:
+        keys = self.header.unlock_with_key_file(secret)  # no Argon2id: 256 random bits
+        if self._keys is not None:
+            keys.wipe()
+            return MergeReport()
+        return await self._open_stores(keys)
 
     def lock(self) -> None:
         if self._keys is not None:

@@ -22,3 +22,5 @@ class ServeConfig:
     max_file_size: int = 4 * 1024**3
     session_idle_seconds: int = 8 * 3600
     session_max_seconds: int = 7 * 24 * 3600
+    #: How often a locked box looks for its unattended-unlock key file (a stat and a read).
+    key_file_interval: float = 5.0

@@ -4,12 +4,15 @@
 
     passphrase ──Argon2id(salt, ops, mem)──► KEK ──┐
                                                     ├─ each wraps (XChaCha20-Poly1305) ─► master key
-    recovery key (256 random bits) ──BLAKE2b──► RK ─┘
+    recovery key (256 random bits) ──BLAKE2b──► RK ─┤
+    key file (256 random bits, opt-in) ──BLAKE2b──► FK ┘
     master key ──crypto_kdf(id, "selfdata")──► documents, series, files, names, inbox seed, …
 
-The :class:`VaultHeader` is what sits on disk in clear: KDF parameters, salt, the two
-wrapped copies of the master key and the inbox public key. Changing the passphrase
-re-wraps the master key and re-encrypts nothing.
+The :class:`VaultHeader` is what sits on disk in clear: KDF parameters, salt, the
+wrapped copies of the master key and the inbox public key, and — when the owner chose
+unattended unlock — a third copy wrapped by a key file kept on removable media, with the
+path where the daemon looks for it. Changing the passphrase re-wraps the master key and
+re-encrypts nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "MIN_PASSPHRASE_LENGTH",
     "Keys",
     "Purpose",
+    "Unattended",
     "VaultHeader",
     "check_passphrase",
     "create_vault",
@@ -43,6 +47,7 @@ _CONTEXT = b"selfdata"
 _HEADER_VERSION = 1
 _WRAP_AD_PASSPHRASE = b"selfdata/vault/v1/passphrase"
 _WRAP_AD_RECOVERY = b"selfdata/vault/v1/recovery"
+_WRAP_AD_KEY_FILE = b"selfdata/vault/v1/key-file"
 
 
 class Purpose(IntEnum):
@@ -108,28 +113,47 @@ class Keys:
 
 
 @dataclass(frozen=True)
+class Unattended:
+    """Unattended unlock: the master key wrapped by a key file, and where that file lives."""
+
+    wrapped: bytes
+    path: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"wrapped": _b64(self.wrapped), "path": self.path}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Unattended:
+        path = data["path"]
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError("the key file path is not absolute")
+        return cls(wrapped=_unb64(data["wrapped"]), path=path)
+
+
+@dataclass(frozen=True)
 class VaultHeader:
     kdf: crypto.KdfParams
     by_passphrase: bytes
     by_recovery: bytes
     inbox_public_key: bytes
     version: int = _HEADER_VERSION
+    unattended: Unattended | None = None
 
     # -- (de)serialisation -------------------------------------------------------------
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "version": self.version,
-                "kdf": self.kdf.to_json(),
-                "wrapped": {
-                    "passphrase": _b64(self.by_passphrase),
-                    "recovery": _b64(self.by_recovery),
-                },
-                "inbox_public_key": _b64(self.inbox_public_key),
+        data: dict[str, Any] = {
+            "version": self.version,
+            "kdf": self.kdf.to_json(),
+            "wrapped": {
+                "passphrase": _b64(self.by_passphrase),
+                "recovery": _b64(self.by_recovery),
             },
-            sort_keys=True,
-        )
+            "inbox_public_key": _b64(self.inbox_public_key),
+        }
+        if self.unattended is not None:
+            data["unattended"] = self.unattended.to_json()
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> VaultHeader:
@@ -142,6 +166,9 @@ class VaultHeader:
                 by_passphrase=_unb64(data["wrapped"]["passphrase"]),
                 by_recovery=_unb64(data["wrapped"]["recovery"]),
                 inbox_public_key=_unb64(data["inbox_public_key"]),
+                unattended=(
+                    Unattended.from_json(data["unattended"]) if "unattended" in data else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise VaultError("the vault header is corrupt") from err
@@ -155,6 +182,30 @@ class VaultHeader:
     def unlock_with_recovery_key(self, recovery_key: str) -> Keys:
         rk = _recovery_kek(parse_recovery_key(recovery_key))
         return self._unwrap(rk, self.by_recovery, _WRAP_AD_RECOVERY, "wrong recovery key")
+
+    def unlock_with_key_file(self, secret: bytes) -> Keys:
+        if self.unattended is None:
+            raise WrongPassphrase("unattended unlock is not enabled on this box")
+        return self._unwrap(
+            _key_file_kek(secret),
+            self.unattended.wrapped,
+            _WRAP_AD_KEY_FILE,
+            "this key file does not open this box (unattended unlock was renewed or turned off)",
+        )
+
+    def with_unattended(self, keys: Keys, path: str) -> tuple[VaultHeader, bytes]:
+        """A header that a new key file opens (any older one stops working), and its secret."""
+        secret = os.urandom(crypto.KEY_BYTES)
+        wrapped = crypto.aead_encrypt(_key_file_kek(secret), bytes(keys.master), _WRAP_AD_KEY_FILE)
+        return replace(self, unattended=Unattended(wrapped, path)), secret
+
+    def without_unattended(self) -> VaultHeader:
+        return replace(self, unattended=None)
+
+    @property
+    def box_id(self) -> str:
+        """A short public name for this vault (key files say which box they open)."""
+        return crypto.keyed_hash(b"selfdata/box-id", self.inbox_public_key, 8).hex()
 
     def with_passphrase(
         self, keys: Keys, new_passphrase: str, kdf: crypto.KdfParams
@@ -254,6 +305,10 @@ def parse_recovery_key(text: str) -> bytes:
 def _recovery_kek(raw: bytes) -> bytes:
     # 256 random bits need no stretching; a keyed hash separates this use from others.
     return crypto.keyed_hash(raw, b"selfdata/recovery-kek", crypto.KEY_BYTES)
+
+
+def _key_file_kek(secret: bytes) -> bytes:
+    return crypto.keyed_hash(secret, b"selfdata/key-file-kek", crypto.KEY_BYTES)
 
 
 def _b64(data: bytes) -> str:

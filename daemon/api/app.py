@@ -8,6 +8,7 @@ start-up finished.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -18,10 +19,23 @@ from ..backup.service import backup_ctx
 from ..box import Box
 from ..config import ServeConfig
 from ..scheduler import Scheduler
+from ..store import MergeReport
 from ..tls import ensure_certificate
+from ..unattended import KeyFileWatcher
 from ..webui import setup_webui
 from .auth import LoginGuard, SessionStore
-from .keys import BOX, CERTIFICATE, CONFIG, LOGIN_GUARD, SCHEDULER, SESSIONS, STATE_LISTENERS
+from .handlers.vault import log_merge
+from .keys import (
+    BOX,
+    CERTIFICATE,
+    CONFIG,
+    KEY_FILE_WATCHER,
+    LOGIN_GUARD,
+    SCHEDULER,
+    SESSIONS,
+    STATE_LISTENERS,
+    announce_state,
+)
 from .middleware import ROUTE_INFO, access_middleware, error_middleware, security_headers
 from .routes import ROUTES
 
@@ -47,6 +61,7 @@ def create_app(config: ServeConfig) -> web.Application:
     app.cleanup_ctx.append(_box_ctx)
     app.cleanup_ctx.append(_scheduler_ctx)
     app.cleanup_ctx.append(backup_ctx)  # selfdata.backup.service: scheduled backups
+    app.cleanup_ctx.append(_unattended_ctx)
     if config.tls:
         app.cleanup_ctx.append(_certificate_ctx)
     if config.mdns and config.tls:
@@ -77,6 +92,23 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     await scheduler.start()
     yield
     await scheduler.close()
+
+
+async def _unattended_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Unattended unlock (selfdata.unattended): last, so its unlock reaches every listener."""
+
+    def unlocked(merged: MergeReport) -> None:
+        log_merge(merged)
+        announce_state(app)
+
+    watcher = KeyFileWatcher(app[BOX], unlocked, app[CONFIG].key_file_interval)
+    app[KEY_FILE_WATCHER] = watcher
+    app[STATE_LISTENERS].append(watcher.box_changed)
+    task = asyncio.create_task(watcher.run(), name="unattended-unlock")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _certificate_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from ..box import Box
 from ..config import ServeConfig
 from ..scheduler import Scheduler
 from ..tls import Certificate
+from ..unattended import KeyFileWatcher
 from .auth import LoginGuard, SessionStore
 
 __all__ = [
@@ -18,10 +19,12 @@ __all__ = [
     "BOX",
     "CERTIFICATE",
     "CONFIG",
+    "KEY_FILE_WATCHER",
     "LOGIN_GUARD",
     "SCHEDULER",
     "SESSIONS",
     "STATE_LISTENERS",
+    "announce_state",
 ]
 
 CONFIG = web.AppKey("config", ServeConfig)
@@ -35,3 +38,12 @@ STATE_LISTENERS: web.AppKey[list[Callable[[Box], None]]] = web.AppKey("state_lis
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 #: Backup targets and their schedule (see selfdata.backup.service).
 BACKUPS = web.AppKey("backups", BackupService)
+#: Unattended unlock: looks for the key file while the box is locked (selfdata.unattended).
+KEY_FILE_WATCHER = web.AppKey("key_file_watcher", KeyFileWatcher)
+
+
+def announce_state(app: web.Application) -> None:
+    """Tell every state listener that the box was set up, locked, unlocked or restored."""
+    box = app[BOX]
+    for listener in app[STATE_LISTENERS]:
+        listener(box)

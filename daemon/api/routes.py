@@ -88,7 +88,8 @@ ROUTES: tuple[Route, ...] = (
         API + "/unlock",
         vault.unlock,
         Access.PUBLIC,
-        "Unlock with the passphrase (or just log in if unlocked); starts a session.",
+        "Unlock with the passphrase, or the text of the unattended-unlock key file "
+        "(or just log in if unlocked); starts a session.",
         "vault",
         JSON,
     ),
@@ -142,6 +143,34 @@ ROUTES: tuple[Route, ...] = (
         "Make a new recovery key (needs the passphrase); the old one stops working.",
         "vault",
         JSON,
+    ),
+    Route(
+        "GET",
+        API + "/unattended",
+        vault.unattended,
+        Access.OWNER,
+        "Unattended unlock: on or off, where the key file is expected, whether the box "
+        "is watching for it and what it last found.",
+        "vault",
+    ),
+    Route(
+        "POST",
+        API + "/unattended",
+        vault.enable_unattended,
+        Access.OWNER,
+        "Turn unattended unlock on, or renew its key (needs the passphrase): answers the "
+        "key file's text, once, to write at `path` (a USB stick); any older key file "
+        "stops working.",
+        "vault",
+        JSON,
+    ),
+    Route(
+        "DELETE",
+        API + "/unattended",
+        vault.disable_unattended,
+        Access.OWNER,
+        "Turn unattended unlock off: no key file opens the box any more.",
+        "vault",
     ),
     Route(
         "GET",

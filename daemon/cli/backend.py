@@ -39,6 +39,10 @@ class Backend(Protocol):
     async def lock(self) -> dict[str, Any]: ...
     async def change_passphrase(self, old: str, new: str) -> None: ...
     async def recover(self, recovery_key: str, new: str) -> None: ...
+    async def unlock_with_key_file(self, text: str) -> dict[str, Any]: ...
+    async def unattended(self) -> dict[str, Any]: ...
+    async def enable_unattended(self, passphrase: str, path: str) -> dict[str, Any]: ...
+    async def disable_unattended(self) -> dict[str, Any]: ...
     async def doctypes(self) -> list[dict[str, Any]]: ...
     async def import_file(
         self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
@@ -119,6 +123,23 @@ class DaemonBackend:
 
     async def recover(self, recovery_key: str, new: str) -> None:
         await self._call("POST", "/recover", {"recovery_key": recovery_key, "new_passphrase": new})
+
+    async def unlock_with_key_file(self, text: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/unlock", {"key_file": text})
+        return result
+
+    async def unattended(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/unattended")
+        return result
+
+    async def enable_unattended(self, passphrase: str, path: str) -> dict[str, Any]:
+        body = {"passphrase": passphrase, "path": path}
+        result: dict[str, Any] = await self._call("POST", "/unattended", body)
+        return result
+
+    async def disable_unattended(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("DELETE", "/unattended")
+        return result
 
     async def doctypes(self) -> list[dict[str, Any]]:
         return list((await self._call("GET", "/doctypes"))["doctypes"])
@@ -216,6 +237,22 @@ class LocalBackend:
 
     async def recover(self, recovery_key: str, new: str) -> None:
         await self._box.recover(recovery_key, new)
+
+    async def unlock_with_key_file(self, text: str) -> dict[str, Any]:
+        return await self.unlock(text)
+
+    async def unattended(self) -> dict[str, Any]:
+        from ..unattended import describe
+
+        return describe(self._box)  # only a running daemon watches
+
+    async def enable_unattended(self, passphrase: str, path: str) -> dict[str, Any]:
+        text = await self._box.enable_unattended(passphrase, path)
+        return {**await self.unattended(), "key_file": text}
+
+    async def disable_unattended(self) -> dict[str, Any]:
+        await self._box.disable_unattended()
+        return await self.unattended()
 
     async def doctypes(self) -> list[dict[str, Any]]:
         box = await self._unlocked()

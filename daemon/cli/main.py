@@ -140,12 +140,14 @@ from . import (  # noqa: E402
     contribution_commands,
     data_commands,
     server_commands,
+    unattended_commands,
     vault_commands,
 )
 
 for module in (
     server_commands,
     vault_commands,
+    unattended_commands,
     data_commands,
     backup_commands,
     connector_commands,

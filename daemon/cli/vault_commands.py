@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..errors import InputError
+from ..keyfile import MAX_SIZE
 from .main import Context, backend_call, emit, pass_context
 from .secrets import passphrase_option, read_secret
 
@@ -41,13 +44,33 @@ def init(ctx: Context, passphrase_file: str | None, as_json: bool) -> None:
 
 @click.command()
 @passphrase_option()
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Unlock with the key file of unattended unlock instead of the passphrase.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @pass_context
-def unlock(ctx: Context, passphrase_file: str | None, as_json: bool) -> None:
+def unlock(ctx: Context, passphrase_file: str | None, key_file: Path | None, as_json: bool) -> None:
     """Unlock the running box."""
-    secret = read_secret(passphrase_file, "Passphrase")
-    data = backend_call(ctx, lambda b: b.unlock(secret))
+    if key_file is not None:
+        text = _read_key_file(key_file)
+        data = backend_call(ctx, lambda b: b.unlock_with_key_file(text))
+    else:
+        secret = read_secret(passphrase_file, "Passphrase")
+        data = backend_call(ctx, lambda b: b.unlock(secret))
     emit(data, as_json, _human_unlock)
+
+
+def _read_key_file(path: Path) -> str:
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_SIZE + 1)
+    except OSError as err:
+        raise InputError(f"cannot read the key file {path}: {err.strerror}") from None
+    if len(data) > MAX_SIZE:
+        raise InputError(f"{path} is not a selfdata key file (too large)")
+    return data.decode("ascii", errors="replace")
 
 
 def _human_unlock(data: dict[str, Any]) -> str:

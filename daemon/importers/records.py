@@ -162,7 +162,8 @@ def _json_record(line_no: int, text: str) -> Record | RowError:
         if _maybe_big_int(value):  # orjson reads integers beyond 64 bits as floats
             value = json.loads(text, parse_constant=_refuse, parse_float=_finite)
     except ValueError as err:
-        if "depth limit" in str(err):  # orjson's own nesting limit (1024)
+        # orjson's own nesting limit (1024), worded differently across its versions
+        if "depth limit" in str(err) or "recursion depth" in str(err):
             return RowError(line_no, f"JSON nested too deeply (more than {MAX_DEPTH} levels)")
         return RowError(line_no, f"not valid JSON: {err}")
     except RecursionError:

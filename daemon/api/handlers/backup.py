@@ -13,7 +13,7 @@ from ...backup.repository import Retention
 from ...errors import AlreadyInitialized, InputError, NotFound, TooManyAttempts, WrongPassphrase
 from ...vault import check_passphrase
 from ..auth import is_admin_socket
-from ..keys import BACKUPS, LOGIN_GUARD, STATE_LISTENERS
+from ..keys import BACKUPS, LOGIN_GUARD, announce_state
 from ..requests import box_of, client_address, json_body, reply
 
 __all__ = [
@@ -180,6 +180,5 @@ async def restore_box(request: web.Request) -> web.Response:
     log.info("box restored from a backup (snapshot %s)", report.snapshot)
     if body.get("new_passphrase"):
         await box.recover(body["recovery_key"], body["new_passphrase"])
-    for listener in request.app[STATE_LISTENERS]:
-        listener(box)
+    announce_state(request.app)
     return reply({**report.to_json(), **box.status()}, status=201)
