@@ -10,6 +10,7 @@ its export ``export.txt``; a Takeout part is ``takeout-20240105T101112Z-001.zip`
 ``takeout`` a zip with entries under ``Takeout/``
 ``facebook`` a zip laid out as Facebook's "Download your information"
 ``google-json`` a lone Google export: the phone's ``Timeline.json``, ``Records.json``…
+``water``   a water utility's consumption history (CSV or JSON: date, use, index)
 ``jsonl``   JSON Lines: one object per line
 ``csv``     delimited text with a header line
 ========== ==========================================================================
@@ -33,10 +34,10 @@ from selfdata.doctypes import builtin_doctypes, resolve
 from selfdata.errors import InputError
 from selfdata.importers import import_records
 
-from . import bank, facebook, google_takeout
+from . import bank, facebook, google_takeout, water
 from .google_takeout.archive import kind_of
 from .safe_zip import SafeZip, is_zip
-from .sinks import BoxSink, IngestReport, Sink, SourceFile
+from .sinks import BoxSink, IngestReport, Sink, SourceFile, head_text
 
 __all__ = ["FORMATS", "detect_format", "detect_source", "import_file", "import_path"]
 
@@ -47,6 +48,7 @@ FORMATS = (
     "takeout",
     "facebook",
     "google-json",
+    "water",
     "jsonl",
     "csv",
     *ARCHIVE_FORMATS,  # selfdata exports, Cozy and MesInfos: selfdata.archive.detect
@@ -62,6 +64,7 @@ _INGEST: dict[str, Ingest] = {
     "takeout": google_takeout.ingest,
     "google-json": google_takeout.ingest,
     "facebook": facebook.ingest,
+    "water": water.ingest,
 }
 
 
@@ -87,7 +90,10 @@ def detect_source(source: SourceFile) -> str:
         return fmt
     if kind_of(head) is not None:
         return "google-json"
-    text = _text_head(head)
+    # before CSV and JSON Lines: a water export is one of those too, of a known shape
+    if water.detect(source.name, head):
+        return "water"
+    text = head_text(head)
     if text is not None:
         if _is_json_lines(text):
             return "jsonl"
@@ -95,7 +101,8 @@ def detect_source(source: SourceFile) -> str:
             return "csv"
     raise InputError(
         f"cannot tell what {source.name} is: selfdata reads OFX, QIF and CAMT.053 "
-        "statements, Google Takeout and Facebook archives, CSV and JSON Lines"
+        "statements, Google Takeout and Facebook archives, water consumption exports, CSV "
+        "and JSON Lines"
     )
 
 
@@ -184,7 +191,7 @@ def _doctype_for(keys: list[str]) -> str | None:
 
 
 def _first_keys(source: SourceFile, fmt: str) -> list[str]:
-    text = _text_head(source.head()) or ""
+    text = head_text(source.head()) or ""
     line = next((ln for ln in text.splitlines() if ln.strip()), "")
     if fmt == "jsonl":
         try:
@@ -199,17 +206,6 @@ def _first_keys(source: SourceFile, fmt: str) -> list[str]:
 async def _chunks(file: BinaryIO) -> AsyncIterator[bytes]:
     while data := await asyncio.to_thread(file.read, _CHUNK):
         yield data
-
-
-def _text_head(head: bytes) -> str | None:
-    if b"\0" in head:
-        return None
-    try:
-        return head.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        if err.start >= len(head) - 4:  # a character cut by the end of the head
-            return head[: err.start].decode("utf-8-sig")
-        return head.decode("cp1252", errors="replace")
 
 
 def _is_json_lines(text: str) -> bool:

@@ -36,6 +36,7 @@ __all__ = [
     "Sink",
     "SourceFile",
     "batches",
+    "head_text",
     "stable_id",
     "store_documents",
 ]
@@ -68,6 +69,18 @@ class SourceFile:
         data = self.file.read(size)
         self.file.seek(0)
         return data
+
+
+def head_text(head: bytes) -> str | None:
+    """A file's first bytes as text (UTF-8, else Windows-1252), ``None`` when binary."""
+    if b"\0" in head:
+        return None
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if err.start >= len(head) - 4:  # a character cut by the end of the head
+            return head[: err.start].decode("utf-8-sig")
+        return head.decode("cp1252", errors="replace")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +129,17 @@ class IngestReport:
         self.error_count += 1
         if len(self.problems) < MAX_SAMPLES:
             self.problems.append(problem)
+
+    def took(self, item: object) -> bool:
+        """Record ``item`` if it is a :class:`Problem` or a :class:`Note` (a parser's
+        values that are not data); ``False`` for anything else."""
+        if isinstance(item, Problem):
+            self.add(item)
+        elif isinstance(item, Note):
+            self.notes.append(item.message)
+        else:
+            return False
+        return True
 
     def counts(self, doctype: str) -> DoctypeCounts:
         return self.doctypes.setdefault(doctype, DoctypeCounts())

@@ -9,9 +9,10 @@ Amounts stay :class:`~decimal.Decimal` until the document is made, so "-12,50" a
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from ..numbers import parse_decimal
 
 __all__ = ["Account", "Balance", "Operation", "parse_amount"]
 
@@ -50,27 +51,5 @@ class Balance:
     date: dt.date | None
 
 
-_SPACES = re.compile(r"[\s\u00a0\u202f']")
-
-
-def parse_amount(text: str) -> Decimal | None:
-    """``-12.50``, ``-12,50``, ``+1 234,56``, ``1.234,56``, ``1,234.56`` → Decimal.
-
-    The last of ``.``/``,`` is the decimal mark when both appear; one ``,`` alone is one
-    too (French banks). ``None`` when it is not a finite number.
-    """
-    text = _SPACES.sub("", text.strip()).replace("+", "", 1)
-    if not text or len(text) > 32:
-        return None
-    if "," in text and "." in text:
-        if text.rfind(",") > text.rfind("."):
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", "")
-    elif text.count(",") == 1:
-        text = text.replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+#: Amounts in every spelling French banks use (see :func:`~..numbers.parse_decimal`).
+parse_amount = parse_decimal

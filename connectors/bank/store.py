@@ -52,11 +52,9 @@ async def store_bank_items(
         operations: list[dict[str, Any]] = []
         new_accounts: list[dict[str, Any]] = []
         for item in batch:
-            if isinstance(item, Problem):
-                report.add(item)
-            elif isinstance(item, Note):
-                report.notes.append(item.message)
-            elif isinstance(item, Account):
+            if report.took(item):
+                continue
+            if isinstance(item, Account):
                 doc = _account_doc(item, source)
                 if doc["_id"] not in accounts:
                     accounts[doc["_id"]] = doc
@@ -65,7 +63,7 @@ async def store_bank_items(
                 key = account_id(item.account)
                 if _newer(item, balances.get(key)):
                     balances[key] = item
-            else:
+            elif isinstance(item, Operation):
                 operations.append(_operation_doc(item, occurrences, source))
         # accounts first: an app never sees an operation whose account is missing
         if new_accounts:

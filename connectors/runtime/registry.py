@@ -30,7 +30,10 @@ __all__ = ["GROUP", "ConnectorSpec", "Registry", "discover", "scan"]
 GROUP = "selfdata.connectors"
 log = logging.getLogger("selfdata.connectors")
 #: Modules of selfdata.connectors that are the SDK and shared helpers, not connectors.
-_NOT_CONNECTORS = {"sdk", "runtime", "sinks", "meters", "json_stream", "safe_zip", "timestamps"}
+_NOT_CONNECTORS = {
+    "sdk", "runtime", "sinks", "meters", "json_stream", "safe_zip", "timestamps", "numbers",
+    "files", "history", "ecolyo",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
