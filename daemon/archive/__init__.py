@@ -8,13 +8,14 @@
 """
 
 from .detect import ARCHIVE_FORMATS, archive_format, ingest_archive
-from .export import ExportSummary, export_archive
+from .export import ExportSummary, doctype_lines, export_archive
 from .importer import import_export
 
 __all__ = [
     "ARCHIVE_FORMATS",
     "ExportSummary",
     "archive_format",
+    "doctype_lines",
     "export_archive",
     "import_export",
     "ingest_archive",

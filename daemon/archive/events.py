@@ -14,7 +14,7 @@ from typing import Any
 from .. import ledger
 from ..box import Box
 
-__all__ = ["record"]
+__all__ = ["record", "record_doctype_export", "record_restore"]
 
 log = logging.getLogger(__name__)
 
@@ -26,3 +26,31 @@ async def record(box: Box, kind: str, details: dict[str, Any]) -> None:
         await ledger.append(box, kind, details)
     except Exception:
         log.exception("could not record a %s in the consent ledger", kind)
+
+
+async def record_doctype_export(box: Box, doctype: str, documents: int) -> None:
+    """One doctype's JSON Lines left the box (a download, or ``selfdata export``)."""
+    await record(
+        box,
+        "export",
+        {
+            "what": "doctype",
+            "doctype": doctype,
+            "documents": documents,
+            "summary": f"The {documents} document(s) of {doctype} exported as JSON Lines",
+        },
+    )
+
+
+async def record_restore(box: Box, source: str, snapshot: str, created: str) -> None:
+    """A backup came back onto this box (recorded sealed: a restored box is locked)."""
+    await record(
+        box,
+        "restore",
+        {
+            "from": source,
+            "snapshot": snapshot,
+            "created": created,
+            "summary": f"Restored from the backup at {source} (snapshot of {created[:10]})",
+        },
+    )

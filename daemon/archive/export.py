@@ -38,7 +38,7 @@ from .layout import (
 )
 from .tarstream import Pipeline, TarWriter
 
-__all__ = ["ExportSummary", "export_archive"]
+__all__ = ["ExportSummary", "doctype_lines", "export_archive"]
 
 DAY = 86_400
 _CHUNK = 256 * 1024
@@ -165,18 +165,28 @@ async def export_archive(
     yield tail
 
 
-async def _write_documents(box: Box, doctype: str, spool: EncryptedSpool) -> int:
-    count = 0
+async def doctype_lines(box: Box, doctype: str) -> AsyncIterator[bytes]:
+    """A doctype's documents as JSON Lines, a batch per chunk; ``_rev`` is ours, left out.
+
+    One line per document and no newline inside one (JSON escapes them), so a chunk's
+    ``count(b"\\n")`` is how many documents it holds.
+    """
     lines: list[bytes] = []
     async for doc in box.documents.iterate(doctype):
         doc.pop("_rev", None)
         lines.append(_json_line(doc))
-        count += 1
         if len(lines) >= 500:
-            spool.write(b"".join(lines))
+            yield b"".join(lines)
             lines = []
     if lines:
-        spool.write(b"".join(lines))
+        yield b"".join(lines)
+
+
+async def _write_documents(box: Box, doctype: str, spool: EncryptedSpool) -> int:
+    count = 0
+    async for chunk in doctype_lines(box, doctype):
+        spool.write(chunk)
+        count += chunk.count(b"\n")
     return count
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import crypto
+from ..archive.events import record_restore
 from ..box import Box
 from ..errors import AlreadyInitialized, IntegrityError, StoreError, VaultError, WrongPassphrase
 from ..store import SCHEMA_VERSION
@@ -143,6 +144,7 @@ async def restore(
         keys.wipe()
         await asyncio.to_thread(shutil.rmtree, staging, True)
     box.paths.setup_code.unlink(missing_ok=True)
+    await record_restore(box, target.label, chosen, str(manifest.get("created", "")))
     return RestoreReport(
         snapshot=chosen,
         created=str(manifest.get("created", "")),

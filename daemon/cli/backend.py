@@ -282,19 +282,18 @@ class LocalBackend:
         return (await import_path(box, path)).to_json()
 
     async def export(self, doctype: str) -> AsyncIterator[bytes]:
+        from ..archive import doctype_lines
+        from ..archive.events import record_doctype_export
+
         check_name(doctype)
         box = await self._unlocked()
         if doctype not in builtin_doctypes() and not await box.documents.exists(doctype):
             raise UnknownDoctype(f"no doctype {doctype!r} in this box")
-        lines: list[str] = []
-        async for doc in box.documents.iterate(doctype):
-            doc.pop("_rev", None)
-            lines.append(json.dumps(doc, ensure_ascii=False))
-            if len(lines) >= 500:
-                yield ("\n".join(lines) + "\n").encode()
-                lines = []
-        if lines:
-            yield ("\n".join(lines) + "\n").encode()
+        count = 0
+        async for chunk in doctype_lines(box, doctype):
+            yield chunk
+            count += chunk.count(b"\n")
+        await record_doctype_export(box, doctype, count)
 
     async def fsck(self) -> dict[str, Any]:
         if self._passphrase is not None and self._box.initialized:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
+from ...archive import doctype_lines
+from ...archive.events import record_doctype_export
 from ...doctypes import builtin_doctypes, check_name, resolve
 from ...errors import InputError, UnknownDoctype
 from ...importers import FORMATS, import_records
@@ -127,16 +128,12 @@ async def export_documents(request: web.Request) -> web.StreamResponse:
     doctype = await _existing_doctype(request)
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson; charset=utf-8"})
     await response.prepare(request)
-    lines: list[str] = []
-    async for doc in box.documents.iterate(doctype.name):
-        doc.pop("_rev", None)
-        lines.append(json.dumps(doc, ensure_ascii=False))
-        if len(lines) >= 500:
-            await response.write(("\n".join(lines) + "\n").encode())
-            lines = []
-    if lines:
-        await response.write(("\n".join(lines) + "\n").encode())
+    count = 0
+    async for chunk in doctype_lines(box, doctype.name):
+        await response.write(chunk)
+        count += chunk.count(b"\n")
     await response.write_eof()
+    await record_doctype_export(box, doctype.name, count)
     return response
 
 

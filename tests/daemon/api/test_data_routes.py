@@ -86,6 +86,14 @@ async def test_csv_import_then_export_round_trips(owner: Api) -> None:
         rows = [json.loads(line) for line in (await resp.text()).splitlines()]
     assert [(r["label"], r["amount"]) for r in rows] == [("Boulangerie", -3.2), ("Salaire", 2100)]
     assert all("_rev" not in r for r in rows)
+    status, ledger = await owner.call("GET", "/api/v1/ledger")
+    assert status == 200
+    export = ledger["entries"][0]
+    assert export["kind"] == "export"
+    assert export["details"] | {"doctype": "io.cozy.bank.operations", "documents": 2} == (
+        export["details"]
+    )
+    assert "2 document(s) of io.cozy.bank.operations" in export["summary"]
 
 
 async def test_exporting_a_doctype_that_does_not_exist_is_an_error(owner: Api) -> None:

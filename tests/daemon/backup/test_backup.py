@@ -17,6 +17,7 @@ from selfdata.backup.repository import KEY_FILE, list_snapshots, read_key_file
 from selfdata.backup.targets import TargetError
 from selfdata.box import Box
 from selfdata.errors import AlreadyInitialized, WrongPassphrase
+from selfdata.ledger import Ledger
 from selfdata.paths import DataDir
 from selfdata.vault import format_recovery_key
 
@@ -68,6 +69,9 @@ async def test_restore_with_only_the_recovery_key_brings_everything_back(
         assert report_fsck.ok, report_fsck.problems
         assert not (tmp_path / "new-box" / ".restore").exists()
         assert not new.paths.setup_code.exists()
+        restores = [e for e in await Ledger(new).entries() if e.kind == "restore"]
+        assert [e.details["snapshot"] for e in restores] == [done.snapshot]
+        assert str(usb) in restores[0].to_json()["summary"]
     finally:
         await new.close()
 

@@ -55,6 +55,8 @@ def test_import_export_round_trip_offline(
         {"_id": "n1", "text": "première"},
         {"_id": "n2", "text": "deuxième"},
     ]
+    audit = initialised.ok("audit", "list", "--json", "--passphrase-file", str(passphrase_file))
+    assert "The 2 document(s) of org.example.notes exported" in audit.out
 
 
 def test_import_twice_changes_nothing(
