@@ -1,7 +1,9 @@
 """Which connectors this box has: built-in modules and installed entry points, alike.
 
 Built-in connectors are the modules and packages of ``selfdata.connectors`` that export
-a ``MANIFEST`` (or ``CONNECTORS``, a tuple of such modules); third-party ones are found
+a ``MANIFEST`` (or ``CONNECTORS``, a tuple of such modules, or of objects with a
+``MANIFEST`` whose ``__module__`` and ``__qualname__`` find them again, as pickle does —
+the woob bridge's; and ``CONNECTOR_PROBLEMS``, what could not be offered); third-party ones are found
 through the ``selfdata.connectors`` entry-point group (``name = "module"`` or
 ``"module:object"``). The daemon never imports connector code itself: discovery runs
 in a sandboxed child process (:func:`discover`) that sends back each manifest as JSON.
@@ -15,6 +17,7 @@ import logging
 import os
 import pkgutil
 import traceback
+import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -185,8 +188,12 @@ def scan(builtin: bool, installed: bool, extra: Iterable[str]) -> dict[str, Any]
     def add(target: Any, module: str, attr: str | None, origin: str) -> None:
         subs = getattr(target, "CONNECTORS", None)
         if subs is not None and not hasattr(target, "MANIFEST"):
+            problems.extend(str(p) for p in getattr(target, "CONNECTOR_PROBLEMS", ()))
             for sub in subs:
-                add(sub, sub.__name__, None, origin)
+                if isinstance(sub, types.ModuleType):
+                    add(sub, sub.__name__, None, origin)
+                else:  # an object, found again by its module and qualified name (as pickle)
+                    add(sub, sub.__module__, sub.__qualname__, origin)
             return
         manifest = getattr(target, "MANIFEST", None)
         if not isinstance(manifest, Manifest):
