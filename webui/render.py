@@ -48,6 +48,7 @@ NAV = (
     ("/apps/budget", "Budget"),
     ("/connectors", "Sources"),
     ("/data", "Data"),
+    ("/privacy", "Privacy"),
     ("/settings", "Settings"),
 )
 

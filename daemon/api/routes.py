@@ -13,7 +13,8 @@ from enum import Enum
 from aiohttp import web
 
 from ..webui.assets import serve_static
-from ..webui.pages import apps, connectors, data, home, settings
+from ..webui.pages import answers as answer_pages
+from ..webui.pages import apps, backups, connectors, data, home, privacy, settings
 from ..webui.pages import vault as vault_pages
 from .handlers import (
     answers,
@@ -760,6 +761,58 @@ ROUTES: tuple[Route, ...] = (
         "Budget: operations by month and category, recurring bills.",
         "pages",
         query=("month",),
+    ),
+    # the owner's control (docs/webui.md): what left the box, answers, contribution,
+    # backups and the export; their writes are the JSON API's routes above
+    Route(
+        "GET",
+        "/privacy",
+        privacy.ledger_page,
+        Access.OWNER,
+        "What left the box: the consent ledger in plain words, and checking it.",
+        "pages",
+        query=("before",),
+    ),
+    Route(
+        "GET",
+        "/privacy/answers",
+        answer_pages.answers_page,
+        Access.OWNER,
+        "Answer requests: third parties' yes/no questions, and adding one.",
+        "pages",
+    ),
+    Route(
+        "GET",
+        "/privacy/answer",
+        answer_pages.answer_page,
+        Access.OWNER,
+        "One answer request: what would leave, approve or refuse, the signed statement.",
+        "pages",
+        query=("request",),
+    ),
+    Route(
+        "GET",
+        "/privacy/contribution",
+        privacy.contribution_page,
+        Access.OWNER,
+        "Open-data contribution: opt in, preview the exact payload, send or discard.",
+        "pages",
+    ),
+    Route(
+        "GET",
+        "/settings/backups",
+        backups.backups_page,
+        Access.OWNER,
+        "Backups: targets, their last result, run now, snapshots.",
+        "pages",
+    ),
+    Route(
+        "GET",
+        "/settings/export",
+        backups.export_page,
+        Access.OWNER,
+        "Export everything (GDPR art. 20): the whole archive, sealed or in Cozy's layout.",
+        "pages",
     ),
 )
 

@@ -1,7 +1,34 @@
-"""Fixtures for the web UI: the API's in-process daemon, and sample household data."""
+"""Fixtures for the web UI: the API's in-process daemon, and for the browser tests Debian's
+chromium (driven by Playwright) and axe-core."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from ..daemon.api.conftest import daemon, owner, ready_daemon
 
-__all__ = ["daemon", "owner", "ready_daemon"]
+__all__ = ["axe", "browser", "daemon", "owner", "ready_daemon"]
+
+
+# per module: the sync Playwright API must not outlive a module into the asyncio tests
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from .browser import ARGS, CHROMIUM, pw  # Playwright only for the browser tests
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install the packages in tests/debian-packages.txt")
+    with pw.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def axe() -> str:
+    from .axe import axe_source
+
+    return axe_source()

@@ -10,39 +10,28 @@ Waits are on conditions (an element, a URL, a data-ready flag), never fixed slee
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from selfdata.paths import DataDir
 
-from ..daemon.conftest import Cli, DaemonProcess, start_daemon
 from . import household
-from .axe import axe_source
+from .browser import (
+    DESKTOP,
+    PHONE,
+    Server,
+    Tab,
+    check_axe,
+    check_width,
+    pw,
+    running_server,
+    shot,
+)
 
-pw = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).parent.parent / "screenshots"
-PHONE = {"width": 360, "height": 800}
-DESKTOP = {"width": 1280, "height": 800}
 PASSPHRASE = "maple river quiet lantern"
 NEW_PASSPHRASE = "otter violin pebble harbor"
-TIMEOUT = 15_000  # ms, for any one condition
 
 # (name, path, condition that says the page is ready)
 PAGES = [
@@ -50,108 +39,23 @@ PAGES = [
     ("logis", "/apps/logis", ".domain"),
     ("energy", "/apps/energy?view=day", "[data-load-curve][data-ready=true]"),
     ("budget", "/apps/budget?month=2025-02", "[data-chart][data-ready=true]"),
-    ("sources", "/connectors", "#import-form"),
+    ("sources", "/connectors", "#import-any-form"),
     ("data", "/data", "table"),
     ("operations", "/data/io.cozy.bank.operations?limit=25", "table.docs"),
     ("document", "/data/selfdata.energy.contracts/contract-elec", "dl.pairs"),
     ("settings", "/settings", "#passphrase-form"),
+    ("ledger", "/privacy", "#verify-ledger"),
+    ("answers", "/privacy/answers", "#request-form"),
+    ("contribution", "/privacy/contribution", "#contribution-form"),
+    ("backups", "/settings/backups", "#target-form"),
+    ("export", "/settings/export", "#export-form"),
 ]
-
-
-@dataclass
-class Server:
-    cli: Cli
-    url: str
-    process: DaemonProcess
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("webui")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SELFDATA_")}
-    env["SELFDATA_KDF_SECONDS"] = "0"
-    env["TZ"] = "Europe/Paris"
-    cli = Cli(DataDir(root / "box"), env)
-    port = free_port()
-    process = start_daemon(cli, root / "daemon.log", "--port", str(port))
-    try:
-        yield Server(cli, f"https://127.0.0.1:{port}", process)
-    finally:
-        if process.proc.poll() is None:
-            process.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install the packages in tests/debian-packages.txt")
-    with pw.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def axe() -> str:
-    return axe_source()
-
-
-class Tab:
-    """One browser context and page, failing on any CSP violation or script error."""
-
-    def __init__(
-        self, browser: Any, server: Server, lang: str = "en", viewport: dict[str, int] = DESKTOP
-    ):
-        self.server = server
-        self.context = browser.new_context(
-            ignore_https_errors=True,
-            viewport=viewport,
-            locale="fr-FR" if lang == "fr" else "en-GB",
-            extra_http_headers={"Accept-Language": "fr-FR,fr" if lang == "fr" else "en-GB,en"},
-        )
-        self.context.set_default_timeout(TIMEOUT)
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda err: self.problems.append(f"script error: {err}"))
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error" and "favicon" not in message.text:
-            self.problems.append(message.text)
-
-    def go(self, path: str, ready: str = "h1") -> Any:
-        self.page.goto(self.server.url + path)
-        self.page.wait_for_selector(ready, state="attached")
-        return self.page
-
-    def check_clean(self) -> None:
-        assert not self.problems, self.problems
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def check_axe(page: Any, axe: str, where: str) -> None:
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(axe)  # evaluated by DevTools, not injected: the page's CSP stays strict
-    result = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
-    )
-    bad = [v for v in result if v["impact"] in ("serious", "critical")]
-    assert not bad, f"{where}: {json.dumps(bad, indent=1)}"
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    with running_server(tmp_path_factory.mktemp("webui")) as running:
+        yield running
 
 
 def load_household(page: Any, url: str) -> None:
@@ -190,6 +94,15 @@ def test_the_whole_journey(browser: Any, server: Server, axe: str, tmp_path: Pat
     page.wait_for_url("**/setup")
     check_axe(page, axe, "setup")
     shot(page, "journey-setup")
+    page.check("input[name=start][value=restore]")  # the other way in: restore a backup
+    page.wait_for_selector("#restore-form", state="visible")
+    assert page.is_hidden("#setup-form")
+    page.check("#restore-form input[name=kind][value=sftp]")
+    assert page.is_visible("#r-host-key")
+    assert page.is_hidden("#r-path")
+    check_axe(page, axe, "setup: restore")
+    page.check("input[name=start][value=new]")
+    page.wait_for_selector("#setup-form", state="visible")
     page.fill("#setup-code", server.cli.ok("setup-code").out.strip())
     page.fill("#passphrase", "short")
     assert page.text_content("#strength-text") == "Too short"
@@ -223,12 +136,20 @@ def test_the_whole_journey(browser: Any, server: Server, axe: str, tmp_path: Pat
     statement.write_text(
         "date;label;amount\n2025-01-03;CB BOULANGERIE;-4,20\n2025-01-04;oops;abc\n"
     )
+    page.set_input_files("#import-any-file", str(statement))  # its format is detected
+    page.click("#import-any-form button[type=submit]")
+    page.wait_for_selector("#import-any-result[data-done]")
+    assert "csv): 1 records stored, 1 left out" in (page.text_content("#import-any-result") or "")
+    assert page.text_content("#import-any-report tbody") == "io.cozy.bank.operations100"
+    assert "line 3" in (page.text_content("#import-any-problems") or "")
+    # … or into a doctype of one's choice, folded under the main import
+    page.click("text=Or: CSV or JSON Lines into a kind of data you choose")
     page.fill("#import-doctype", "io.cozy.bank.operations")
     page.select_option("#import-format", "csv")
     page.set_input_files("#import-file", str(statement))
     page.click("#import-form button[type=submit]")
     page.wait_for_selector("#import-result:has-text('Done')")
-    assert "1 new" in (page.text_content("#import-result") or "")
+    assert "0 new, 0 updated, 1 unchanged" in (page.text_content("#import-result") or "")
     assert page.eval_on_selector("#import-progress", "p => p.value") == 100
 
     # -- a connector: the form from its manifest, run now with live progress, its log ------
@@ -337,19 +258,11 @@ def test_every_page_in_each_language_and_size(
     status = page.request.get(server.url + "/api/v1/status").json()
     if not status["initialized"] or status["locked"]:
         pytest.skip("needs the box the journey set up (run the whole module)")
-    page.goto(server.url + "/unlock")
-    page.fill("#passphrase", NEW_PASSPHRASE)
-    page.press("#passphrase", "Enter")
-    page.wait_for_url(server.url + "/")
+    tab.sign_in(NEW_PASSPHRASE)
     for name, path, ready in PAGES:
         tab.go(path, ready)
         assert page.get_attribute("html", "lang") == lang
-        width = page.evaluate("document.documentElement.scrollWidth")
-        wide = page.evaluate(
-            "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
-            " > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className)"
-        )
-        assert width <= page.viewport_size["width"], f"{name} scrolls sideways at {width}px: {wide}"
+        check_width(page, name)
         check_axe(page, axe, f"{name} {lang} {device}")
         shot(page, f"{lang}-{device}-{name}")
     tab.check_clean()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from selfdata.answers.desk import _REVEALED
 from selfdata.webui import i18n
 from selfdata.webui.apps import budget, logis
+from selfdata.webui.pages import answers, backups, privacy
 from selfdata.webui.render import _TITLES, NAV
 
 WEBUI = Path(i18n.__file__).parent
 MSG = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+PY_CALL = re.compile(r'\bt\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)')
 CALL = re.compile(r"""\b(?:t|title=)\(?\s*"((?:[^"\\]|\\.)*)\"""")
 
 
@@ -18,11 +21,16 @@ def messages() -> set[str]:
     found: set[str] = set()
     for template in (WEBUI / "templates").glob("*.html"):
         found |= {a or b for a, b in MSG.findall(template.read_text())}
-    for module in (WEBUI / "pages").glob("*.py"):
-        found |= set(re.findall(r'\bt\(\s*"([^"]+)"', module.read_text()))
+    for module in [*(WEBUI / "pages").glob("*.py"), *WEBUI.glob("*.py")]:
+        # a long message is split over lines: adjacent literals are one msgid
+        for literals in PY_CALL.findall(module.read_text()):
+            found.add("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', literals)))
         found |= set(re.findall(r'\btitle="([^"]+)"', module.read_text()))
     found |= {label for _, label in NAV} | set(_TITLES.values()) | {"Something went wrong"}
     found |= set(budget.CATEGORIES.values()) | {label for label, _ in logis.DOMAINS.values()}
+    found |= {label for _, label in privacy.PRIVACY_NAV} | set(answers.STATES.values())
+    found |= set(backups.KINDS.values()) | {label for _, label in backups.SCHEDULES}
+    found |= set(_REVEALED)  # the desk's list of what a statement carries, translated on the page
     return found
 
 

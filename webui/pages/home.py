@@ -1,4 +1,4 @@
-"""Home: what is in the box, what needs the owner, and the apps."""
+"""Home: what is in the box, what needs the owner (answer requests too), and the apps."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from aiohttp import web
 
 from ...api.keys import BOX
 from ..render import page
+from .answers import pending_requests
 from .apps import recent_energy
 
 __all__ = ["home_page"]
@@ -25,6 +26,7 @@ async def home_page(request: web.Request) -> web.StreamResponse:
             "series": series,
             "pending": pending,
             "electricity": await recent_energy(request),
+            "answer_requests": await pending_requests(box),
         },
         title="Home",
     )

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ...api.keys import BOX
 from ..render import has_session, page
+from .backups import KINDS
 
 __all__ = ["recover_page", "safe_next", "setup_page", "unlock_page", "welcome_page"]
 
@@ -30,7 +31,8 @@ async def setup_page(request: web.Request) -> web.StreamResponse:
     box = request.app[BOX]
     if box.initialized:
         raise web.HTTPSeeOther("/" if has_session(request) else "/unlock")
-    return page(request, "setup.html", title="Set up your box")
+    # restoring is the other way to start: its target fields are the backups page's
+    return page(request, "setup.html", {"kinds": KINDS}, title="Set up your box")
 
 
 async def unlock_page(request: web.Request) -> web.StreamResponse:

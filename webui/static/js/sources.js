@@ -1,12 +1,14 @@
-// Sources: stream a file into a doctype (with upload progress), or keep a file.
+// Sources: import any file (its format detected), stream a file into a doctype (with
+// upload progress), or keep a file.
 "use strict";
 
-function send(method, url, file, onProgress) {
+function send(method, url, file, onProgress, headers = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
     xhr.addEventListener("load", () => {
       let data = null;
@@ -19,8 +21,89 @@ function send(method, url, file, onProgress) {
   });
 }
 
+// The detecting import's report: one row per doctype, then the series, then the records
+// left out (the API keeps a sample of them).
+function showReport(form, report) {
+  const table = document.getElementById("import-any-report");
+  const body = table.querySelector("tbody");
+  const problems = document.getElementById("import-any-problems");
+  const number = new Intl.NumberFormat(document.documentElement.lang);
+  body.textContent = "";
+  problems.textContent = "";
+  for (const [doctype, c] of Object.entries(report.doctypes || {})) {
+    const row = body.insertRow();
+    row.insertCell().textContent = doctype;
+    for (const key of ["created", "updated", "unchanged"]) {
+      const cell = row.insertCell();
+      cell.className = "num";
+      cell.textContent = number.format(c[key]);
+    }
+  }
+  for (const [series, points] of Object.entries(report.series || {})) {
+    const row = body.insertRow();
+    row.insertCell().textContent = series;
+    const cell = row.insertCell();
+    cell.colSpan = 3;
+    cell.className = "num";
+    cell.textContent = window.selfdata.format(body.dataset.seriesLabel, { points: number.format(points) });
+  }
+  table.hidden = body.rows.length === 0;
+  for (const sample of report.error_samples || []) {
+    const item = document.createElement("li");
+    item.textContent = `${sample.where}: ${sample.message}`;
+    problems.appendChild(item);
+  }
+  for (const note of report.notes || []) {
+    const item = document.createElement("li");
+    item.textContent = note;
+    problems.appendChild(item);
+  }
+  problems.hidden = problems.children.length === 0;
+}
+
+function wireImportAny(sd) {
+  const form = document.getElementById("import-any-form");
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = form.elements.file.files[0];
+    const result = document.getElementById("import-any-result");
+    const progress = document.getElementById("import-any-progress");
+    const button = form.querySelector("button[type=submit]");
+    result.classList.remove("error");
+    delete result.dataset.done;
+    document.getElementById("import-any-report").hidden = true;
+    document.getElementById("import-any-problems").hidden = true;
+    progress.hidden = false;
+    progress.value = 0;
+    button.disabled = true;
+    // a sealed selfdata export needs its passphrase: that goes to the archive import
+    const passphrase = form.elements.passphrase.value;
+    const url = passphrase ? "/api/v1/archive/import" : "/api/v1/import";
+    const headers = passphrase ? { "X-Selfdata-Export-Passphrase": passphrase } : {};
+    try {
+      const report = await send("POST", `${url}?name=${encodeURIComponent(file.name)}`, file, (share) => {
+        progress.value = Math.round(share * 100);
+        sd.show(result, share < 1 ? sd.format(form.dataset.progress, { percent: `${Math.round(share * 100)} %` }) : form.dataset.working);
+      }, headers);
+      progress.value = 100;
+      sd.show(result, sd.format(form.dataset.done, report));
+      result.dataset.done = "true";
+      showReport(form, report);
+    } catch (err) {
+      result.classList.add("error");
+      sd.show(result, sd.format(form.dataset.failed, { message: err.message }));
+    } finally {
+      progress.hidden = true;
+      button.disabled = false;
+      form.elements.passphrase.value = "";
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const sd = window.selfdata;
+  wireImportAny(sd);
   const form = document.getElementById("import-form");
   if (form) form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -1,0 +1,431 @@
+"""The owner's control in a real browser: import any file, export everything and see it in
+the journal, approve a third party's question and check the signed answer, contribute to
+open data, back up to a folder and restore a fresh box from it with the recovery key.
+
+Against a real ``selfdata serve`` over HTTPS, Debian's chromium driven by Playwright;
+each page checked by axe-core, in English and French, on a phone and a desktop. Hostile
+input — a file that is nothing the box reads, a wrong recovery key — says so clearly and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import tarfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selfdata.answers import verify
+from selfdata.vault import format_recovery_key
+
+from ..daemon.answers import household as answers
+from .browser import DESKTOP, PHONE, Server, Tab, check_axe, check_width, running_server, shot
+
+PASSPHRASE = "heron candle basalt meadow"
+OFX = """OFXHEADER:100
+DATA:OFXSGML
+VERSION:102
+SECURITY:NONE
+ENCODING:USASCII
+CHARSET:1252
+COMPRESSION:NONE
+OLDFILEUID:NONE
+NEWFILEUID:NONE
+
+<OFX>
+<BANKMSGSRSV1>
+<STMTTRNRS>
+<TRNUID>1
+<STATUS>
+<CODE>0
+<SEVERITY>INFO
+</STATUS>
+<STMTRS>
+<CURDEF>EUR
+<BANKACCTFROM>
+<BANKID>30004
+<BRANCHID>00123
+<ACCTID>00098765432
+<ACCTTYPE>CHECKING
+</BANKACCTFROM>
+<BANKTRANLIST>
+<DTSTART>20250101
+<DTEND>20250131
+<STMTTRN>
+<TRNTYPE>DEBIT
+<DTPOSTED>20250105
+<TRNAMT>-42.10
+<FITID>T20250105A
+<NAME>CB MARCHE BIO
+</STMTTRN>
+<STMTTRN>
+<TRNTYPE>CREDIT
+<DTPOSTED>20250110
+<TRNAMT>1800.00
+<FITID>T20250110B
+<NAME>VIR SALAIRE
+</STMTTRN>
+</BANKTRANLIST>
+<LEDGERBAL>
+<BALAMT>1234.56
+<DTASOF>20250131
+</LEDGERBAL>
+</STMTRS>
+</STMTTRNRS>
+</BANKMSGSRSV1>
+</OFX>
+"""
+
+
+@dataclass
+class Owner:
+    server: Server
+    recovery_key: str
+    backup_dir: Path
+    requests: dict[str, str] = field(default_factory=dict)  # "approved"/"pending" → id
+
+
+@pytest.fixture(scope="module")
+def owner(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Owner]:
+    """A box set up through the API, with a bank account and a meter to answer from."""
+    root = tmp_path_factory.mktemp("control")
+    with running_server(root, SELFDATA_TRUST_CLOCK="1") as server:
+        tab = Tab(browser, server)
+        code = server.cli.ok("setup-code").out.strip()
+        answer = tab.post("/api/v1/setup", {"setup_code": code, "passphrase": PASSPHRASE})
+        tab.post("/api/v1/doctypes/io.cozy.bank.accounts/documents", answers.account())
+        lines = "\n".join(json.dumps(op) for op in answers.operations())
+        resp = tab.page.request.post(
+            server.url + "/api/v1/doctypes/io.cozy.bank.operations/import",
+            data=lines,
+            headers={"Origin": server.url},
+        )
+        assert resp.ok, resp.text()
+        points = answers.electricity()
+        tab.post(
+            f"/api/v1/series/enedis/daily_consumption/{answers.PRM}",
+            {"unit": "Wh", "points": points},
+        )
+        tab.close()
+        (root / "usb").mkdir()
+        yield Owner(server, answer["recovery_key"], root / "usb" / "selfdata")
+
+
+@pytest.fixture
+def tab(browser: Any, owner: Owner) -> Iterator[Tab]:
+    opened = Tab(browser, owner.server)
+    opened.sign_in(PASSPHRASE)
+    yield opened
+    opened.check_clean()
+    opened.close()
+
+
+def counts(tab: Tab) -> dict[str, int]:
+    resp = tab.page.request.get(tab.server.url + "/api/v1/doctypes")
+    return {d["name"]: d["count"] for d in resp.json()["doctypes"] if d.get("count")}
+
+
+def test_import_any_file_then_a_bad_one_changes_nothing(tab: Tab, axe: str, tmp_path: Path) -> None:
+    page = tab.go("/connectors", "#import-any-form")
+    statement = tmp_path / "releve-janvier.ofx"
+    statement.write_text(OFX)
+    page.set_input_files("#import-any-file", str(statement))
+    page.click("#import-any-form button[type=submit]")
+    page.wait_for_selector("#import-any-result[data-done]")
+    result = page.text_content("#import-any-result") or ""
+    assert "releve-janvier.ofx (ofx): 3 records stored, 0 left out" in result, result
+    rows = page.locator("#import-any-report tbody tr").all_text_contents()
+    assert "io.cozy.bank.accounts100" in rows
+    assert "io.cozy.bank.operations200" in rows
+    check_axe(page, axe, "sources: an import's report")
+    shot(page, "control-import-report")
+    before = counts(tab)
+    bad = tmp_path / "photo.ofx"  # its name says OFX; its bytes say otherwise
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(2000))
+    page.set_input_files("#import-any-file", str(bad))
+    page.click("#import-any-form button[type=submit]")
+    page.wait_for_selector("#import-any-result.error")
+    text = page.text_content("#import-any-result") or ""
+    assert text.startswith("Nothing was imported. The reason: cannot tell what photo.ofx is"), text
+    assert page.is_hidden("#import-any-report")
+    assert counts(tab) == before
+    tab.problems.clear()  # the refused upload's 400 is expected
+
+
+def test_an_export_is_downloaded_and_appears_in_the_journal(
+    tab: Tab, axe: str, tmp_path: Path
+) -> None:
+    page = tab.go("/settings/export", "#export-form")
+    check_axe(page, axe, "export")
+    with page.expect_download() as info:
+        page.click("#export-form button[type=submit]")
+    archive = tmp_path / info.value.suggested_filename
+    info.value.save_as(archive)
+    page.wait_for_selector("#export-result[data-done]")
+    assert archive.name.startswith("selfdata-export-")
+    assert archive.name.endswith(".tar.gz")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert names[0] == "export.json"
+    assert "documents/io.cozy.bank.operations.jsonl" in names
+    # sealed: the two passphrases must agree first
+    page.fill("#e-passphrase", "a long export passphrase")
+    page.fill("#e-passphrase2", "a long export passphrase!")
+    page.click("#export-form button[type=submit]")
+    page.wait_for_selector("#export-result.error:has-text('differ')")
+    page.fill("#e-passphrase2", "a long export passphrase")
+    with page.expect_download() as info:
+        page.click("#export-form button[type=submit]")
+    assert info.value.suggested_filename.endswith(".tar.gz.sealed")
+    page.wait_for_selector("#export-result[data-done]")
+
+    page = tab.go("/privacy", "#verify-ledger")
+    first = page.text_content("#ledger-entries li:first-child .entry-words") or ""
+    assert "sealed with a passphrase" in first, first
+    second = page.text_content("#ledger-entries li:nth-child(2) .entry-words") or ""
+    assert second.startswith("Everything exported (selfdata archive)"), second
+    page.click("#verify-ledger")
+    page.wait_for_selector("#verify-result[data-ok]")
+    assert page.get_attribute("#verify-result", "data-ok") == "true"
+    assert "The journal is intact: 2 entries" in (page.text_content("#verify-result") or "")
+    check_axe(page, axe, "journal, checked")
+    shot(page, "control-journal")
+
+
+def test_approve_a_request_and_check_the_signed_answer(
+    tab: Tab, owner: Owner, axe: str, tmp_path: Path
+) -> None:
+    threshold = round(answers.lowest_balance(3) - 0.01, 2)
+    request = answers.request(
+        params={"account": answers.IBAN, "threshold": threshold, "months": 3, "currency": "EUR"}
+    )
+    page = tab.go("/privacy/answers", "#request-form")
+    page.fill("#request-text", "{not json")
+    page.click("#request-form button[type=submit]")
+    page.wait_for_selector("#request-error:has-text('not valid JSON')")
+    page.fill("#request-text", json.dumps(request, ensure_ascii=False, indent=1))
+    page.click("#request-form button[type=submit]")
+    page.wait_for_url("**/privacy/answer?request=**")
+    request_id = page.url.rsplit("=", 1)[1]
+    assert page.text_content("#preview-answer") == "Yes"
+    assert f"{answers.lowest_balance(3):,.2f}" in (page.text_content(".private") or "")
+    check_axe(page, axe, "answer request")
+    shot(page, "control-answer-request")
+    page = tab.go("/", "#requests-title")  # the home page says a question waits
+    page.click(f"a[href='/privacy/answer?request={request_id}']")
+    page.wait_for_selector("#approve-request")
+    page.click("#approve-request")
+    page.wait_for_selector("#statement-download")
+    with page.expect_download() as info:
+        page.click("#statement-download")
+    statement = tmp_path / "answer.json"
+    info.value.save_as(statement)
+    key = base64.b64decode(
+        page.request.get(tab.server.url + "/api/v1/ledger/key").json()["public_key"]
+    )
+    outcome = verify.verify_statement(statement.read_text(), key)
+    assert outcome.valid, outcome.message
+    signed = json.loads(json.loads(statement.read_text())["statement"])
+    assert signed["answer"] is True
+    assert signed["nonce"] == request["nonce"]
+    assert str(threshold) not in json.dumps({k: v for k, v in signed.items() if k != "params"})
+    check_axe(page, axe, "answer, approved")
+    owner.requests["approved"] = request_id
+
+    # a second one, refused: nothing leaves, and the journal says so
+    page = tab.go("/privacy/answers", "#request-form")
+    page.fill("#request-text", json.dumps(answers.request("electricity-use-below")))
+    page.click("#request-form button[type=submit]")
+    page.wait_for_selector("#refuse-request")
+    owner.requests["pending"] = page.url.rsplit("=", 1)[1]
+    page = tab.go("/privacy/answers", "#request-form")
+    page.fill("#request-text", json.dumps(answers.request("electricity-use-below")))
+    page.click("#request-form button[type=submit]")
+    page.wait_for_selector("#refuse-request")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#refuse-request")
+    page.wait_for_selector("text=You refused this request: nothing left the box.")
+    page = tab.go("/privacy", "#ledger-entries")
+    words = page.locator("#ledger-entries .entry-words").all_text_contents()
+    assert words[0].startswith("Refused to answer Banque Exemple"), words
+    assert words[1].startswith("Answered Banque Exemple — crédit"), words
+    assert "— yes, valid until" in words[1]
+
+
+class Collector(BaseHTTPRequestHandler):
+    received: list[bytes] = []  # noqa: RUF012 - one collector per test run
+
+    def do_POST(self) -> None:
+        self.received.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"ok": true}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def collector() -> Iterator[str]:
+    Collector.received = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)
+
+
+def test_contribute_exactly_the_previewed_payload(tab: Tab, collector: str, axe: str) -> None:
+    page = tab.go("/privacy/contribution", "#contribution-form")
+    assert not page.locator("#preview-contribution").count()  # not opted in yet
+    page.check("#c-enabled")
+    page.fill("#c-endpoint", collector)
+    page.fill("#c-area", "693830101")
+    page.fill("#c-epsilon", "0.5")
+    page.click("#contribution-form button[type=submit]")
+    page.wait_for_selector("#preview-contribution")
+    assert "about 2,828 kWh" in (page.text_content("main") or "")  # √2 · 1000 / 0.5
+    page.click("#preview-contribution")
+    page.wait_for_selector("#payload")
+    shown = page.text_content("#payload") or ""
+    check_axe(page, axe, "contribution preview")
+    shot(page, "control-contribution-preview")
+    assert Collector.received == []  # a preview sends nothing
+    page.click("#send-contribution")
+    page.wait_for_selector("#send-result[data-sent]")
+    assert Collector.received == [shown.encode()]  # byte for byte what the page showed
+    payload = json.loads(shown)
+    assert payload["area"] == "693830101"
+    assert answers.PRM not in shown
+    page = tab.go("/privacy", "#ledger-entries")
+    first = page.text_content("#ledger-entries li:first-child .entry-words") or ""
+    assert first.startswith("Sent "), first
+    assert "the collector accepted it" in first
+
+
+def test_back_up_then_restore_a_fresh_box_with_the_recovery_key(
+    tab: Tab, owner: Owner, browser: Any, axe: str, tmp_path: Path
+) -> None:
+    owner.backup_dir.mkdir()
+    page = tab.go("/settings/backups", "#target-form")
+    page.fill("#t-name", "usb")
+    page.fill("#t-path", str(owner.backup_dir))
+    page.click("#target-form button[type=submit]")
+    page.wait_for_selector("#target-usb")
+    page.click("[data-run=usb]")
+    page.wait_for_selector("#target-usb .last-result[data-ok=true]", timeout=60_000)
+    page.click("[data-snapshots=usb]")
+    page.wait_for_selector("[data-snapshot-list=usb] tbody tr")
+    assert page.locator("[data-snapshot-list=usb] tbody tr").count() == 1
+    check_axe(page, axe, "backups")
+    shot(page, "control-backups")
+    operations = counts(tab)["io.cozy.bank.operations"]
+
+    with running_server(tmp_path / "new-box") as fresh:
+        other = Tab(browser, fresh)
+        page = other.page
+        page.goto(fresh.url + "/")
+        page.wait_for_url("**/setup")
+        page.check("input[name=start][value=restore]")
+        page.fill("#restore-setup-code", fresh.cli.ok("setup-code").out.strip())
+        page.fill("#r-path", str(owner.backup_dir))
+        page.fill("#restore-key", format_recovery_key(secrets.token_bytes(32)))  # another key
+        page.click("#restore-form button[type=submit]")
+        page.wait_for_selector("#restore-error:visible")
+        error = page.text_content("#restore-error") or ""
+        assert error.startswith("Nothing was restored and nothing on this box changed."), error
+        assert "wrong recovery key" in error
+        status = page.request.get(fresh.url + "/api/v1/status").json()
+        assert status["initialized"] is False
+        check_axe(page, axe, "restore: a wrong key")
+        shot(page, "control-restore-wrong-key")
+
+        page.fill("#restore-key", owner.recovery_key)
+        retry_after_backoff(
+            page, "#restore-list", "document.getElementById('restore-snapshot').length > 1"
+        )
+        assert page.locator("#restore-snapshot option").count() == 2  # the newest, and the one
+        retry_after_backoff(
+            page,
+            "#restore-form button[type=submit]",
+            "!document.getElementById('restore-done').hidden",
+        )
+        assert "Unlock the box to use it" in (page.text_content("#restore-done") or "")
+        page.click("#restore-done a")
+        page.wait_for_url("**/unlock")
+        page.fill("#passphrase", PASSPHRASE)  # the old box's passphrase
+        page.press("#passphrase", "Enter")
+        page.wait_for_url(fresh.url + "/")
+        assert counts(other)["io.cozy.bank.operations"] == operations
+        other.go("/privacy", "#verify-ledger")
+        page.click("#verify-ledger")
+        page.wait_for_selector("#verify-result[data-ok=true]")
+        other.problems.clear()  # the refused key's 403 (and any 429) are expected
+        other.close()
+
+
+def retry_after_backoff(page: Any, button: str, done: str) -> None:
+    """Click until ``done`` (a JS condition) holds: after a wrong key, the box makes the
+    next try wait."""
+    for _ in range(10):
+        page.click(button)
+        page.wait_for_function(
+            f"() => ({done}) || !document.getElementById('restore-error').hidden"
+        )
+        if page.is_hidden("#restore-error"):
+            return
+        text = page.text_content("#restore-error") or ""
+        assert "too many wrong attempts" in text, text
+        seconds = int(text.rsplit("try again in ", 1)[1].split()[0])
+        page.wait_for_function("until => Date.now() > until", arg=_now_ms(page) + seconds * 1000)
+    raise AssertionError(f"{done} never held")
+
+
+def _now_ms(page: Any) -> int:
+    return int(page.evaluate("Date.now()"))
+
+
+CONTROL_PAGES = [
+    ("home", "/", "h1"),
+    ("sources", "/connectors", "#import-any-form"),
+    ("journal", "/privacy", "#verify-ledger"),
+    ("answers", "/privacy/answers", "#request-form"),
+    ("answer-approved", "/privacy/answer?request={approved}", "#statement-download"),
+    ("answer-pending", "/privacy/answer?request={pending}", "#refuse-request"),
+    ("contribution", "/privacy/contribution", "#contribution-form"),
+    ("backups", "/settings/backups", "#target-usb"),
+    ("export", "/settings/export", "#export-form"),
+    ("settings", "/settings", "#passphrase-form"),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_each_control_page_in_each_language_and_size(
+    browser: Any, owner: Owner, axe: str, lang: str, device: str
+) -> None:
+    if set(owner.requests) != {"approved", "pending"}:
+        pytest.skip("needs the requests the flows above made (run the whole module)")
+    tab = Tab(browser, owner.server, lang, PHONE if device == "phone" else DESKTOP)
+    tab.sign_in(PASSPHRASE)
+    page = tab.page
+    for name, path, ready in CONTROL_PAGES:
+        tab.go(path.format(**owner.requests), ready)
+        assert page.get_attribute("html", "lang") == lang
+        check_width(page, name)
+        check_axe(page, axe, f"{name} {lang} {device}")
+        shot(page, f"control-{lang}-{device}-{name}")
+    tab.check_clean()
+    tab.close()
