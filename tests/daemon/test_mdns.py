@@ -43,6 +43,8 @@ from selfdata.mdns import (
 from zeroconf import ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from ..conftest import missing_tool
+
 T = TypeVar("T")
 
 FP = "3f9a1c" + "ab" * 29
@@ -87,7 +89,7 @@ def _namespaces() -> Iterator[list[int]]:
     if os.geteuid() != 0:
         pytest.skip("needs root to create network namespaces (CI runs the suite as root)")
     if shutil.which("ip") is None:
-        pytest.skip("needs `ip` from iproute2 (tests/debian-packages.txt)")
+        missing_tool("needs `ip` from iproute2 (tests/debian-packages.txt)")
     home = _current_netns()
     fds: list[int] = []
     try:
@@ -466,7 +468,7 @@ def avahi(lan: Lan, tmp_path: Path) -> Iterator[Avahi]:
     tools = ("avahi-daemon", "avahi-browse", "avahi-resolve", "dbus-daemon", "unshare")
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
-        pytest.skip(f"not installed: {', '.join(missing)} (tests/debian-packages.txt)")
+        missing_tool(f"not installed: {', '.join(missing)} (tests/debian-packages.txt)")
     socket = tmp_path / "bus.sock"
     (tmp_path / "bus.conf").write_text(_BUS_CONF.format(socket=socket))
     (tmp_path / "avahi.conf").write_text(_AVAHI_CONF)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from ...conftest import missing_tool
+
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 
@@ -43,7 +45,7 @@ class SftpServer:
 @pytest.fixture
 def sftp_server(tmp_path: Path) -> Iterator[SftpServer]:
     if not os.path.exists(SSHD):
-        pytest.skip("openssh-server is not installed (see tests/debian-packages.txt)")
+        missing_tool("openssh-server is not installed (see tests/debian-packages.txt)")
     keys = tmp_path / "ssh"
     keys.mkdir(mode=0o700)
     for name in ("host", "client"):
@@ -100,7 +102,10 @@ class S3Server:
 
 @pytest.fixture
 def s3_server() -> Iterator[S3Server]:
-    moto_server = pytest.importorskip("moto.server")
+    try:
+        import moto.server as moto_server
+    except ImportError:
+        missing_tool("moto[server] is not installed (pip install -e '.[test]')")
     import boto3
     from botocore.config import Config
 

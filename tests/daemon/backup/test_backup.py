@@ -8,8 +8,9 @@ import contextlib
 import datetime as dt
 import os
 import subprocess
-from collections.abc import AsyncIterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selfdata.backup import BackupError, Retention, open_target, restore, run_backup, snapshots
@@ -274,6 +275,69 @@ async def test_a_full_backup_disk_fails_cleanly_and_keeps_the_last_good_snapshot
             assert (await restore(new, target, recovery)).blobs == 1  # the good one restores
         finally:
             await new.close()
+
+
+class RottingDisk:
+    """A target that says it stored an object but keeps it with one bit flipped (a dying
+    USB stick): only reading it back, as the test restore does, can tell."""
+
+    def __init__(self, inner: Any, rot: Callable[[str], bool]) -> None:
+        self.inner = inner
+        self.label = inner.label
+        self.rot = rot
+
+    async def put(self, name: str, chunks: AsyncIterable[bytes]) -> int:
+        data = b"".join([c async for c in chunks])
+        if self.rot(name):
+            data = data[:-40] + bytes([data[-40] ^ 0x10]) + data[-39:]
+        return int(await self.inner.put(name, _once(data)))
+
+    def get(self, name: str) -> AsyncIterator[bytes]:
+        return self.inner.get(name)  # type: ignore[no-any-return]
+
+    async def list(self, prefix: str) -> dict[str, int]:
+        return await self.inner.list(prefix)  # type: ignore[no-any-return]
+
+    async def delete(self, name: str) -> None:
+        await self.inner.delete(name)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+@pytest.mark.parametrize("what", ["store copy", "a file"])
+async def test_the_test_restore_catches_what_the_disk_corrupted(
+    recovered: tuple[Box, str], tmp_path: Path, what: str
+) -> None:
+    box, recovery = recovered
+    await populate(box, files=2)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    first = await run_backup(box, await open_target(str(usb)))
+    await box.files.save("new.pdf", chunks(b"%PDF a new bill" * 2000))
+    stored: list[str] = []
+
+    def rot(name: str) -> bool:
+        stored.append(name)
+        is_store = name.startswith("snapshots/") and name.endswith(".db")
+        return is_store if what == "store copy" else name.startswith("blobs/")
+
+    target = RottingDisk(await open_target(str(usb)), rot)
+    with pytest.raises(BackupError, match="failed"):
+        await run_backup(box, target)  # type: ignore[arg-type]
+    assert any(rot(n) for n in list(stored)), stored  # the corruption did happen
+    # The bad snapshot never became one: the last good one is still the newest, and restores.
+    plain = await open_target(str(usb))
+    assert await list_snapshots(plain) == [first.snapshot]
+    new = await fresh(tmp_path / "new-box")
+    try:
+        assert (await restore(new, plain, recovery)).snapshot == first.snapshot
+    finally:
+        await new.close()
 
 
 async def test_a_restore_onto_a_full_disk_changes_nothing(
