@@ -2,7 +2,8 @@
 
 Each becomes Cozy ``io.cozy.bank.accounts`` and ``io.cozy.bank.operations`` documents,
 deduplicated across overlapping statements (see :mod:`.store`). Files come from an
-upload, from ``selfdata import FILE`` or from a watched drop folder (:mod:`.drop_folder`).
+upload, from ``selfdata import FILE`` or from a watched drop folder
+(:mod:`selfdata.connectors.drop_folder`).
 """
 
 from __future__ import annotations

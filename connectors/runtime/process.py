@@ -138,10 +138,19 @@ def make_policy(
             continue
         read.append(str(real))
     drop = os.geteuid() == 0 and _interpreter_world_readable()
+    granted = []
+    for device in devices:
+        real = Path(os.path.realpath(device))
+        # neither a folder holding the data dir nor anything inside it: a drop folder
+        # named there would let a connector move the box's own files
+        if any(g == real or g.is_relative_to(real) or real.is_relative_to(g) for g in guarded):
+            log.warning("not letting a connector use %s: it is or holds the data dir", real)
+            continue
+        granted.append(str(real))
     return Policy(
         read=sorted(set(read)),
         write=[str(workdir)],
-        devices=[os.path.realpath(d) for d in devices],
+        devices=granted,
         uid=NOBODY if drop else None,
         gid=NOBODY if drop else None,
     )

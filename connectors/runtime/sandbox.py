@@ -42,6 +42,7 @@ _LANDLOCK_RULE_PATH_BENEATH = 1
 
 # filesystem rights, by ABI version that introduced them
 _EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+_REMOVE_FILE, _MAKE_DIR, _MAKE_REG = 1 << 5, 1 << 7, 1 << 8
 _ABI1_ALL = (1 << 13) - 1
 _REFER, _TRUNCATE, _IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 _FILE_RIGHTS = _EXECUTE | _WRITE_FILE | _READ_FILE | _TRUNCATE | _IOCTL_DEV
@@ -63,7 +64,8 @@ class Policy:
     read: list[str] = field(default_factory=list)
     #: Directories it may read and write (its own work dir).
     write: list[str] = field(default_factory=list)
-    #: Device files or other files it may read and write (a serial meter's tty).
+    #: Device files or other files it may read and write (a serial meter's tty), and
+    #: folders whose files it may read and move within them (a drop folder).
     devices: list[str] = field(default_factory=list)
     #: Uid and gid to drop to when started as root (``None``: stay).
     uid: int | None = None
@@ -144,9 +146,13 @@ def _landlock(policy: Policy, abi: int) -> None:
         for path in policy.write:
             _allow(int(ruleset), path, handled & ~_EXECUTE)
         for path in policy.devices:
-            _allow(
-                int(ruleset), path, (_READ_FILE | _WRITE_FILE | _IOCTL_DEV | _TRUNCATE) & handled
-            )
+            if os.path.isdir(path):
+                # a folder the owner named (a drop folder): list and read its files, and
+                # move them into sub-folders of it; nothing else of it may change
+                rights = _READ_FILE | _READ_DIR | _REMOVE_FILE | _MAKE_DIR | _MAKE_REG | _REFER
+            else:
+                rights = _READ_FILE | _WRITE_FILE | _IOCTL_DEV | _TRUNCATE
+            _allow(int(ruleset), path, rights & handled)
         if (
             _libc.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0))
             != 0

@@ -19,7 +19,7 @@ from .csv_export import detect_csv, read_csv
 from .json_export import detect_json, read_json
 from .store import CONTRACTS, SERIES, store_water
 
-__all__ = ["FORMAT", "MANIFEST", "detect", "ingest"]
+__all__ = ["CONTRACTS", "FORMAT", "MANIFEST", "SERIES", "detect", "ingest"]
 
 FORMAT = "water"
 

@@ -591,7 +591,12 @@ class Scheduler:
     async def _flush_pending(self) -> None:
         """Write what locked-time runs recorded, now that the box can encrypt it."""
         for account_id, records in list(self._pending.items()):
-            state = self._states.get(account_id) or await self.store.state(account_id)
+            stored = await self.store.state(account_id)
+            state = self._states.get(account_id) or stored
+            # the locked-time state began empty (nothing was readable): the runs recorded
+            # before the box was locked stay listed
+            earlier = [r for r in stored.get("runs", []) if r not in state.get("runs", [])]
+            state["runs"] = earlier + list(state.get("runs", []))
             try:
                 await self.store.get(account_id)
             except NotFound:

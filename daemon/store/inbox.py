@@ -108,11 +108,12 @@ class Inbox:
         report = MergeReport()
         async for seq, data in self._entries(keys, report):
             try:
-                docs_by_type = {resolve(t): docs for t, docs in data["documents"].items()}
-                for doctype, docs in docs_by_type.items():
+                # pairs, not a dict: a doctype with a schema holds a dict, so is unhashable
+                docs_by_type = [(resolve(t), docs) for t, docs in data["documents"].items()]
+                for doctype, docs in docs_by_type:
                     for doc in docs:
                         doctype.validate(doc)
-                for doctype, docs in docs_by_type.items():
+                for doctype, docs in docs_by_type:
                     await documents.put_many(doctype, docs)
                     report.documents += len(docs)
                 for name, entry in data["series"].items():

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
-import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from selfdata.box import Box
 from selfdata.connectors.bank import ofx, qif
-from selfdata.connectors.bank.drop_folder import DropFolder, scan_drop_folder
 from selfdata.connectors.bank.model import Operation, parse_amount
 from selfdata.connectors.bank.store import ACCOUNTS, OPERATIONS
 from selfdata.connectors.files import detect_source
@@ -204,42 +200,3 @@ def test_ofx_parser_yields_statements_as_they_close() -> None:
         "Operation",
         "Balance",
     ]
-
-
-async def test_the_drop_folder_takes_settled_statements_only(box: Box, tmp_path: Path) -> None:
-    folder = tmp_path / "Relevés"
-    folder.mkdir()
-    old = time.time() - 60
-    for name, data in (
-        ("releve-janvier.ofx", JAN),
-        ("export.qif", sample("bank", "boursorama-2024-02.qif")),
-        ("photo.jpg", b"\xff\xd8\xff\xe0 not a statement"),
-        ("releve-fevrier.ofx.crdownload", FEB),  # the browser is still writing it
-        (".hidden.ofx", FEB),
-    ):
-        (folder / name).write_bytes(data)
-        os.utime(folder / name, (old, old))
-    (folder / "still-writing.ofx").write_bytes(FEB)  # modified just now
-    (folder / "link.ofx").symlink_to(folder / "releve-janvier.ofx")
-
-    watched = DropFolder(folder, settle_seconds=5)
-    reports = {r.file: r for r in await scan_drop_folder(box, watched)}
-    assert set(reports) == {"releve-janvier.ofx", "export.qif", "photo.jpg"}
-    assert reports["releve-janvier.ofx"].counts(OPERATIONS).created == 5
-    assert reports["export.qif"].counts(OPERATIONS).created == 3
-    assert reports["photo.jpg"].format == "unknown"
-    assert sorted(p.name for p in (folder / "imported").iterdir()) == [
-        "export.qif",
-        "releve-janvier.ofx",
-    ]
-    assert [p.name for p in (folder / "not-imported").iterdir()] == ["photo.jpg"]
-    assert await scan_drop_folder(box, watched) == []  # nothing new
-
-    os.utime(folder / "still-writing.ofx", (old, old))
-    (again,) = await scan_drop_folder(box, watched)
-    assert again.counts(OPERATIONS).created == 1  # February: its two coffees were known
-    box.lock()
-    (folder / "later.ofx").write_bytes(JAN)
-    os.utime(folder / "later.ofx", (old, old))
-    assert await scan_drop_folder(box, watched) == []  # locked: the file waits
-    assert (folder / "later.ofx").exists()
