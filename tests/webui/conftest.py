@@ -1,4 +1,5 @@
-"""Fixtures for the web UI: the API's in-process daemon, and for the browser tests Debian's
+"""Fixtures for the web UI: the API's in-process daemon, a collector on loopback (the
+contribution's tests' own), and for the browser tests Debian's
 chromium (driven by Playwright) and axe-core."""
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from typing import Any
 import pytest
 
 from ..daemon.api.conftest import daemon, owner, ready_daemon
+from ..daemon.contribution.test_contribution_cli import collector_url
 
-__all__ = ["axe", "browser", "daemon", "owner", "ready_daemon"]
+__all__ = ["axe", "browser", "collector_url", "daemon", "owner", "ready_daemon"]
 
 
 # per module: the sync Playwright API must not outlive a module into the asyncio tests

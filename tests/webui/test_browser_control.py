@@ -14,10 +14,8 @@ import base64
 import json
 import secrets
 import tarfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from selfdata.answers import verify
 from selfdata.vault import format_recovery_key
 
 from ..daemon.answers import household as answers
+from ..daemon.contribution.test_contribution_cli import Recorder  # the loopback collector
 from .browser import DESKTOP, PHONE, Server, Tab, check_axe, check_width, running_server, shot
 
 PASSPHRASE = "heron candle basalt meadow"
@@ -259,39 +258,11 @@ def test_approve_a_request_and_check_the_signed_answer(
     assert "— yes, valid until" in words[1]
 
 
-class Collector(BaseHTTPRequestHandler):
-    received: list[bytes] = []  # noqa: RUF012 - one collector per test run
-
-    def do_POST(self) -> None:
-        self.received.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"ok": true}')
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def collector() -> Iterator[str]:
-    Collector.received = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
-
-
-def test_contribute_exactly_the_previewed_payload(tab: Tab, collector: str, axe: str) -> None:
+def test_contribute_exactly_the_previewed_payload(tab: Tab, collector_url: str, axe: str) -> None:
     page = tab.go("/privacy/contribution", "#contribution-form")
     assert not page.locator("#preview-contribution").count()  # not opted in yet
     page.check("#c-enabled")
-    page.fill("#c-endpoint", collector)
+    page.fill("#c-endpoint", collector_url)
     page.fill("#c-area", "693830101")
     page.fill("#c-epsilon", "0.5")
     page.click("#contribution-form button[type=submit]")
@@ -302,10 +273,10 @@ def test_contribute_exactly_the_previewed_payload(tab: Tab, collector: str, axe:
     shown = page.text_content("#payload") or ""
     check_axe(page, axe, "contribution preview")
     shot(page, "control-contribution-preview")
-    assert Collector.received == []  # a preview sends nothing
+    assert Recorder.received == []  # a preview sends nothing
     page.click("#send-contribution")
     page.wait_for_selector("#send-result[data-sent]")
-    assert Collector.received == [shown.encode()]  # byte for byte what the page showed
+    assert Recorder.received == [shown.encode()]  # byte for byte what the page showed
     payload = json.loads(shown)
     assert payload["area"] == "693830101"
     assert answers.PRM not in shown
