@@ -44,5 +44,6 @@ def read_secret(path: str | None, prompt: str, *, confirm: bool = False) -> str:
         raise InputError(
             f"{prompt.lower()} needed: give it with --passphrase-file (or its env variable)"
         )
-    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    # on stderr: stdout may be data (`unattended enable -o -`, `export`)
+    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     return value

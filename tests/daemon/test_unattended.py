@@ -176,5 +176,3 @@ def test_reading_missing_odd_or_huge_files(tmp_path: Path) -> None:
         f.truncate(1 << 30)  # sparse: only the first few KiB may be read
     with pytest.raises(InputError, match="too large"):
         read_key_file(huge, BOX_ID)
-
-

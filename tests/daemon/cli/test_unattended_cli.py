@@ -22,7 +22,9 @@ def test_enable_offline_writes_the_key_file_and_says_the_trade_off(
 ) -> None:
     key = stick(tmp_path)
     assert "off" in initialised.ok("unattended", "status").out
-    done = initialised.ok("unattended", "enable", str(key), "--passphrase-file", str(passphrase_file))
+    done = initialised.ok(
+        "unattended", "enable", str(key), "--passphrase-file", str(passphrase_file)
+    )
     assert "whoever takes the box *and* the key file" in done.out
     assert key.read_text().startswith("selfdata key file v1\n")
     assert stat.S_IMODE(key.stat().st_mode) == 0o640
@@ -103,7 +105,9 @@ def test_a_restarted_daemon_unlocks_itself_with_the_key_file(
         assert initialised.ok("status", "--json").json()["locked"] is True
         status = initialised.ok("unattended", "status", "--json").json()
         assert status["watching"] is False  # the admin locked it: the watcher stands down
-        assert_one_line_error(initialised("unlock", "--key-file", str(tmp_path / "x")), "cannot read")
+        assert_one_line_error(
+            initialised("unlock", "--key-file", str(tmp_path / "x")), "cannot read"
+        )
         assert "Unlocked" in initialised.ok("unlock", "--key-file", str(key)).out
         initialised.ok("unattended", "disable")
         initialised.ok("lock")
