@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthFailed",
     "CapabilityError",
+    "ClockNotTrusted",
     "ConnectorError",
     "Context",
     "CredentialField",
@@ -290,6 +291,13 @@ class ServiceDown(ConnectorError):
     kind = "service_down"
 
 
+class ClockNotTrusted(ServiceDown):
+    """``ctx.now()`` was asked before the box's clock could be trusted (a Raspberry Pi has
+    no real-time clock: until time sync it may believe it is 1970, or the moment it was
+    last shut down). Raised by the context, not by connectors: what the run would date
+    is not stored with a wrong time, and it runs again after time sync."""
+
+
 class CapabilityError(Exception):
     """The box refused a write outside the manifest (another doctype, a series outside
     the declared prefixes, a file without ``files=True``). A bug in the connector: not a
@@ -339,7 +347,11 @@ class Context(Protocol):
         ...
 
     def now(self) -> dt.datetime:
-        """The current time, from a clock the box trusts (UTC, aware)."""
+        """The current time, from a clock the box trusts (UTC, aware).
+
+        Raises :class:`ClockNotTrusted` when the run started before time sync (the
+        scheduler still starts local, ``runs_locked`` sources then: one that needs no
+        time — a drop folder — works; one that dates readings waits for the clock)."""
         ...
 
     async def save(self, doctype: str, documents: Iterable[dict[str, Any]]) -> int:

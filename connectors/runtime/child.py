@@ -75,6 +75,7 @@ async def _run(fd: int, init: dict[str, Any], layers: list[str]) -> None:
             state=dict(init.get("state") or {}),
             base_urls=init.get("base_urls", {}),
             http=http,
+            clock_trusted=init.get("clock_trusted", True) is not False,
         )
         if init.get("mode") == "probe":
             probe = getattr(module, "probe", None)

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..sdk import CapabilityError, Manifest
+from ..sdk import CapabilityError, ClockNotTrusted, Manifest
 from .http import Client
 from .protocol import ProtocolError, encode, read_frame
 
@@ -93,6 +93,7 @@ class ChildContext:
         state: dict[str, Any],
         base_urls: Mapping[str, str],
         http: Client,
+        clock_trusted: bool = True,
     ) -> None:
         self.manifest = manifest
         self.account_id = account_id
@@ -101,6 +102,7 @@ class ChildContext:
         self.http = http
         self._channel = channel
         self._bases = {**manifest.base_urls, **base_urls}
+        self._clock_trusted = clock_trusted
         self._sent_state = _dump(state)
         self.log = logging.getLogger(f"selfdata.connector.{manifest.id}")
         self.log.propagate = False
@@ -119,6 +121,14 @@ class ChildContext:
         return root.rstrip("/") + "/" + path.lstrip("/")
 
     def now(self) -> dt.datetime:
+        # the daemon said whether its clock was trusted when the run started (time sync
+        # done, or an RTC, and past the build date): a reading dated by a clock that
+        # believes it is 1970 would be stored in the wrong place for good
+        if not self._clock_trusted:
+            raise ClockNotTrusted(
+                "the box's clock is not synchronised yet (no time sync since it started): "
+                "nothing was dated or stored; it runs again once the clock is set"
+            )
         return dt.datetime.now(dt.UTC)
 
     async def stored(self, doctype: str, doc_id: str) -> dict[str, Any] | None:

@@ -167,6 +167,7 @@ async def execute(
         "daily_remaining": request.daily_remaining,
         "http_retries": request.http_retries,
         "http_backoff": request.http_backoff,
+        "clock_trusted": run.clock_trusted,
     }
 
     def hello(message: dict[str, Any]) -> None:

@@ -436,6 +436,11 @@ class Scheduler:
                 )
             self._trusted = trusted
             jump = jump or 1.0
+            if trusted:  # runs that could not date anything try again on their schedule
+                for state in self._states.values():
+                    last = state.get("last_run") or {}
+                    if last.get("clock_trusted") is False and state.get("status") == "failing":
+                        state["next_after"] = None
         if jump:
             self._plan_all()
         now = self.clock.monotonic()

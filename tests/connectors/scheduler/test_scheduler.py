@@ -50,9 +50,8 @@ class FakeClock(Clock):
 
 
 def config(**more: Any) -> SchedulerConfig:
-    return SchedulerConfig(
-        installed=False, extra=EXAMPLES, http_backoff=0.01, first_run_delay=5.0, **more
-    )
+    more.setdefault("extra", EXAMPLES)
+    return SchedulerConfig(installed=False, http_backoff=0.01, first_run_delay=5.0, **more)
 
 
 @pytest.fixture
@@ -271,3 +270,31 @@ async def test_probe_without_account(scheduler: Scheduler) -> None:
     result = await scheduler.probe("test-echo", {"device": "/dev/null"})
     assert result["outcome"] == "ok"
     assert result["result"]["echo"] == {"device": "/dev/null"}
+
+
+async def test_ctx_now_refuses_an_untrusted_clock_until_time_sync(box: Box) -> None:
+    clock = FakeClock(trusted=False)
+    s = Scheduler(box, config(extra=(*EXAMPLES, "tests.connectors.examples.clocked")), clock)
+    await s.reload()
+    try:
+        account = await s.add_account("test-clocked", credentials={})
+        account_id = str(account["id"])
+        assert due_in(s, account_id) == pytest.approx(5.0)  # local: it runs before time sync
+        clock.advance(6)
+        await settle(s)
+        state = s._states[account_id]
+        assert state["last_run"]["outcome"] == "service_down"
+        assert state["last_run"]["clock_trusted"] is False
+        assert "clock is not synchronised" in state["message"]
+        assert "clocked/power" not in {i.name for i in await box.series.list()}  # nothing misdated
+        clock.is_synced = True  # time sync
+        await s._tick()
+        assert due_in(s, account_id) <= 60 + 3  # its schedule, not the failure's backoff
+        clock.advance(70)
+        await settle(s)
+        assert s._states[account_id]["last_run"]["outcome"] == "ok"
+        ((ts, value),) = await box.series.query("clocked/power", 0, 2**40)
+        assert value == 42.0
+        assert abs(ts - dt.datetime.now(dt.UTC).timestamp()) < 60
+    finally:
+        await s.close()
