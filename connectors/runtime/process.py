@@ -129,7 +129,7 @@ def make_policy(
     """
     guarded = [Path(os.path.realpath(p)) for p in protect]
     read: list[str] = []
-    for path in (*_read_paths(), *read_extra):
+    for path in (*_read_paths(tuple(sys.path)), *read_extra):
         real = Path(os.path.realpath(path))
         if any(g == real or g.is_relative_to(real) for g in guarded):
             if real not in _WARNED:
@@ -157,8 +157,9 @@ def make_policy(
 
 
 @cache
-def _read_paths() -> tuple[str, ...]:
-    paths = {p for p in sys.path if p and os.path.isdir(p)}
+def _read_paths(python_path: tuple[str, ...]) -> tuple[str, ...]:
+    """What the child may read; by Python path, which a test (or a plugin) may extend."""
+    paths = {p for p in python_path if p and os.path.isdir(p)}
     paths |= {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.__file__)}
     here = Path(__file__).resolve().parent  # .../connectors/runtime
     paths |= {str(here.parent), str(Path(_selfdata_init).resolve().parent)}
