@@ -52,3 +52,24 @@ def test_the_threat_model_accounts_for_every_column_on_disk(tmp_path: Path) -> N
             assert f"`{table}.{column[1]}`" in text, (
                 f"{table}.{column[1]} is not in the threat model"
             )
+
+
+def test_every_builtin_source_has_a_page_linked_from_the_guide() -> None:
+    from selfdata.connectors.runtime.registry import scan
+
+    guide = (DOCS / "connectors.md").read_text()
+    pages = {p.name: p.read_text() for p in (DOCS / "sources").glob("*.md")}
+    linked = set(re.findall(r"\]\(sources/([\w.-]+\.md)\)", guide))
+    assert set(pages) <= linked, f"not linked from docs/connectors.md: {set(pages) - linked}"
+    found = scan(builtin=True, installed=False, extra=[])
+    assert not found["problems"], found["problems"]
+    ids = [c["id"] for c in found["connectors"]]
+    assert "water-files" in ids  # the catalogue really was read
+    for connector_id in ids:
+        # woob-<module> connectors exist per installed woob module: woob.md covers them
+        if connector_id.startswith("woob-"):
+            assert "woob.md" in pages
+            continue
+        documented = [n for n, text in pages.items() if f"`{connector_id}`" in text]
+        assert documented, f"{connector_id} has no page in docs/sources/"
+        assert f"`{connector_id}`" in guide, f"{connector_id} is not in the guide's index"
