@@ -45,6 +45,11 @@ PAGES = [
     ("/data/io.cozy.bank.operations", True),
     ("/data/io.cozy.bank.operations?q=carrefour", True),
     ("/settings", True),
+    ("/settings/backups", True),
+    ("/settings/export", True),
+    ("/privacy", True),
+    ("/privacy/answers", True),
+    ("/privacy/contribution", True),
 ]
 PASSPHRASE = "benchmark passphrase 1"
 

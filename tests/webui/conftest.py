@@ -1,5 +1,5 @@
-"""Fixtures for the web UI: the API's in-process daemon, a collector on loopback (the
-contribution's tests' own), and for the browser tests Debian's
+"""Fixtures for the web UI: the API's in-process daemon, a collector and SFTP and S3 servers
+on loopback (the contribution's and backups' tests' own), and for the browser tests Debian's
 chromium (driven by Playwright) and axe-core."""
 
 from __future__ import annotations
@@ -11,9 +11,19 @@ from typing import Any
 import pytest
 
 from ..daemon.api.conftest import daemon, owner, ready_daemon
+from ..daemon.backup.conftest import s3_server, sftp_server
 from ..daemon.contribution.test_contribution_cli import collector_url
 
-__all__ = ["axe", "browser", "collector_url", "daemon", "owner", "ready_daemon"]
+__all__ = [
+    "axe",
+    "browser",
+    "collector_url",
+    "daemon",
+    "owner",
+    "ready_daemon",
+    "s3_server",
+    "sftp_server",
+]
 
 
 # per module: the sync Playwright API must not outlive a module into the asyncio tests

@@ -11,6 +11,7 @@ changes nothing.
 from __future__ import annotations
 
 import base64
+import getpass
 import json
 import secrets
 import tarfile
@@ -24,6 +25,7 @@ from selfdata.answers import verify
 from selfdata.vault import format_recovery_key
 
 from ..daemon.answers import household as answers
+from ..daemon.backup.conftest import S3Server, SftpServer
 from ..daemon.contribution.test_contribution_cli import Recorder  # the loopback collector
 from .browser import DESKTOP, PHONE, Server, Tab, check_axe, check_width, running_server, shot
 
@@ -190,7 +192,8 @@ def test_an_export_is_downloaded_and_appears_in_the_journal(
     assert "sealed with a passphrase" in first, first
     second = page.text_content("#ledger-entries li:nth-child(2) .entry-words") or ""
     assert second.startswith("Everything exported (selfdata archive)"), second
-    page.click("#verify-ledger")
+    page.focus("#verify-ledger")  # with the keyboard alone
+    page.keyboard.press("Enter")
     page.wait_for_selector("#verify-result[data-ok]")
     assert page.get_attribute("#verify-result", "data-ok") == "true"
     assert "The journal is intact: 2 entries" in (page.text_content("#verify-result") or "")
@@ -220,7 +223,8 @@ def test_approve_a_request_and_check_the_signed_answer(
     page = tab.go("/", "#requests-title")  # the home page says a question waits
     page.click(f"a[href='/privacy/answer?request={request_id}']")
     page.wait_for_selector("#approve-request")
-    page.click("#approve-request")
+    page.focus("#approve-request")
+    page.keyboard.press("Enter")
     page.wait_for_selector("#statement-download")
     with page.expect_download() as info:
         page.click("#statement-download")
@@ -309,7 +313,9 @@ def test_back_up_then_restore_a_fresh_box_with_the_recovery_key(
         page = other.page
         page.goto(fresh.url + "/")
         page.wait_for_url("**/setup")
-        page.check("input[name=start][value=restore]")
+        page.focus("input[name=start][value=new]")  # the keyboard moves between the two ways
+        page.keyboard.press("ArrowDown")
+        page.wait_for_selector("#restore-form", state="visible")
         page.fill("#restore-setup-code", fresh.cli.ok("setup-code").out.strip())
         page.fill("#r-path", str(owner.backup_dir))
         page.fill("#restore-key", format_recovery_key(secrets.token_bytes(32)))  # another key
@@ -345,6 +351,52 @@ def test_back_up_then_restore_a_fresh_box_with_the_recovery_key(
         page.wait_for_selector("#verify-result[data-ok=true]")
         other.problems.clear()  # the refused key's 403 (and any 429) are expected
         other.close()
+
+
+def test_sftp_and_s3_targets_from_their_forms(
+    tab: Tab, sftp_server: SftpServer, s3_server: S3Server, axe: str
+) -> None:
+    page = tab.go("/settings/backups", "#target-form")
+    page.check("#target-form input[name=kind][value=sftp]")
+    page.fill("#t-name", "nas")
+    page.fill("#t-host", "127.0.0.1")
+    page.fill("#t-port", str(sftp_server.port))
+    page.fill("#t-user", getpass.getuser())
+    page.fill("#t-sftp-path", str(sftp_server.root))
+    page.fill(
+        "#t-host-key",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+    )
+    page.fill("#t-ssh-key", sftp_server.client_key)
+    check_axe(page, axe, "backups: an SFTP target's form")
+    page.click("#target-form button[type=submit]")  # someone else's host key: refused
+    page.wait_for_selector("#target-error:visible")
+    assert "host key is not the one given" in (page.text_content("#target-error") or "")
+    assert not page.locator("#target-nas").count()
+    page.fill("#t-host-key", sftp_server.host_key)
+    page.click("#target-form button[type=submit]")
+    page.wait_for_selector("#target-nas")
+    assert page.text_content("#target-nas code") == sftp_server.url
+
+    page.check("#target-form input[name=kind][value=s3]")
+    page.fill("#t-name", "garage")
+    page.fill("#t-endpoint", s3_server.endpoint)
+    page.fill("#t-bucket", s3_server.bucket)
+    page.fill("#t-prefix", "maison")
+    page.fill("#t-access-key", "selfdata")
+    page.fill("#t-secret-key", "selfdata-secret")
+    page.click("#target-form button[type=submit]")
+    page.wait_for_selector("#target-garage")
+    assert page.text_content("#target-garage code") == f"s3://{s3_server.bucket}/maison"
+    for name in ("nas", "garage"):
+        page.click(f"[data-run={name}]")
+        page.wait_for_selector(f"#target-{name} .last-result[data-ok=true]", timeout=60_000)
+    assert "selfdata-secret" not in page.content()  # secrets never come back
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-remove=garage]")
+    page.wait_for_selector("#target-garage", state="detached")
+    assert page.locator("#target-nas").count() == 1
+    tab.problems.clear()  # the refused host key's error is expected
 
 
 def retry_after_backoff(page: Any, button: str, done: str) -> None:

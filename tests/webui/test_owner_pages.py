@@ -206,3 +206,37 @@ async def test_the_setup_page_offers_a_restore(daemon: Daemon) -> None:
         assert 'name="recovery_key"' in text
         status, text, _ = await get(api, "/setup?lang=fr")
         assert "Restaurer une sauvegarde" in text
+
+
+async def test_nothing_of_the_owners_control_shows_once_locked(
+    owner: Api, ready_daemon: Daemon, tmp_path: Path
+) -> None:
+    """The journal, requests, contribution and targets hold their own secrets: a requester's
+    name, a collector, an area, a backup server. None of it may come back after locking."""
+    await answers_household.load(owner)
+    status, _ = await owner.call("POST", "/api/v1/answers", json=answers_household.request())
+    assert status == 201
+    status, _ = await owner.call(
+        "PUT",
+        "/api/v1/contribution/settings",
+        json={"enabled": True, "endpoint": "http://127.0.0.1:9/canary-collector", "area": "2A004"},
+    )
+    assert status == 200
+    usb = tmp_path / "canary-target"
+    usb.mkdir()
+    status, _ = await owner.call("PUT", "/api/v1/backups/usb", json={"url": str(usb)})
+    assert status == 201
+    secrets = ("Banque Exemple", "canary-collector", "2A004", "canary-target")
+    pages = ["/privacy", "/privacy/answers", "/privacy/contribution", "/settings/backups", "/"]
+    for path in pages:  # they are there while unlocked
+        _, text, _ = await get(owner, path)
+        assert any(s in text for s in secrets), path
+    status, _ = await owner.call("POST", "/api/v1/lock")
+    assert status == 200
+    async with ready_daemon.client() as stranger:
+        for client in (owner, stranger):
+            for path in [*pages, "/settings/export", "/privacy/answer?request=" + "0" * 32]:
+                async with client.session.get(path, headers={"Accept": "text/html"}) as resp:
+                    text = await resp.text()
+                assert resp.url.path == "/unlock", path
+                assert not any(s in text for s in secrets), path
