@@ -11,9 +11,11 @@ changes nothing.
 from __future__ import annotations
 
 import base64
+import contextlib
 import getpass
 import json
 import secrets
+import sqlite3
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -199,6 +201,34 @@ def test_an_export_is_downloaded_and_appears_in_the_journal(
     assert "The journal is intact: 2 entries" in (page.text_content("#verify-result") or "")
     check_axe(page, axe, "journal, checked")
     shot(page, "control-journal")
+
+    # someone edits the file behind the box's back: the check names the entry that breaks
+    with tampered_hash(tab.server, seq=2):
+        page.reload()
+        page.click("#verify-ledger")
+        page.wait_for_selector("#verify-result[data-ok=false]")
+        text = page.text_content("#verify-result") or ""
+        assert text.startswith("The journal is NOT intact: entry #2 breaks the chain ("), text
+        assert "broken" in (page.get_attribute("#entry-2", "class") or "")
+        check_axe(page, axe, "journal, broken")
+        shot(page, "control-journal-broken")
+    page.click("#verify-ledger")
+    page.wait_for_selector("#verify-result[data-ok=true]")
+
+
+@contextlib.contextmanager
+def tampered_hash(server: Server, seq: int) -> Iterator[None]:
+    """Entry ``seq``'s chain hash zeroed in the SQLite file, then put back."""
+    db = sqlite3.connect(server.cli.data_dir.database)
+    try:
+        (original,) = db.execute("SELECT hash FROM ledger WHERE seq = ?", (seq,)).fetchone()
+        with db:
+            db.execute("UPDATE ledger SET hash = ? WHERE seq = ?", (bytes(32), seq))
+        yield
+    finally:
+        with db:
+            db.execute("UPDATE ledger SET hash = ? WHERE seq = ?", (original, seq))
+        db.close()
 
 
 def test_approve_a_request_and_check_the_signed_answer(
