@@ -71,7 +71,9 @@ async def serve(
         await web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context).start()
         await _start_admin_socket(runner, config)
         if config.tls and config.http_port:
-            redirect_runner = web.AppRunner(_redirect_app(config.port), access_log=None)
+            # the port really bound (--port 0 lets the system choose)
+            https_port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
+            redirect_runner = web.AppRunner(_redirect_app(https_port), access_log=None)
             await redirect_runner.setup()
             await web.TCPSite(redirect_runner, config.host, config.http_port).start()
         scheme = "https" if config.tls else "http"

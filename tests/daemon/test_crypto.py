@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 import time
 
+import argon2.low_level as argon2_reference
+import nacl.exceptions
 import pytest
+from nacl.pwhash import argon2id
 from selfdata import crypto
 from selfdata.crypto import STREAM_CHUNK, KdfParams, StreamDecryptor, StreamEncryptor
 from selfdata.errors import IntegrityError, VaultError
@@ -339,6 +342,38 @@ def test_secretstream_with_the_wrong_key_is_detected() -> None:
 
 
 # --- Argon2id --------------------------------------------------------------------------------------
+
+
+# The Argon2 reference implementation's own example (phc-winner-argon2 README and
+# src/test.c): password "password", salt "somesalt", Argon2id v1.3, t=2, m=64 MiB, p=1.
+REFERENCE_ARGON2ID = (
+    b"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
+)
+
+
+def test_libsodium_argon2id_gives_the_reference_implementations_answer() -> None:
+    assert argon2id.verify(REFERENCE_ARGON2ID, b"password")
+    with pytest.raises(nacl.exceptions.InvalidkeyError):
+        argon2id.verify(REFERENCE_ARGON2ID, b"passwore")
+
+
+@pytest.mark.parametrize("passphrase", ["correct horse battery staple", "pâté de campagne ✓"])
+def test_the_passphrase_key_is_argon2id_as_the_reference_implementation_computes_it(
+    passphrase: str,
+) -> None:
+    """argon2-cffi wraps the reference C code: an implementation independent of libsodium."""
+    params = KdfParams(opslimit=3, memlimit=KdfParams.MIN_MEMLIMIT, salt=bytes(range(16)))
+    expected = argon2_reference.hash_secret_raw(
+        passphrase.encode(),
+        params.salt,
+        time_cost=params.opslimit,
+        memory_cost=params.memlimit // 1024,
+        parallelism=1,
+        hash_len=crypto.KEY_BYTES,
+        type=argon2_reference.Type.ID,
+        version=19,
+    )
+    assert crypto.passphrase_key(passphrase, params) == expected
 
 
 def test_calibration_never_goes_below_the_enforced_minimums() -> None:

@@ -37,6 +37,7 @@ def test_kill_9_during_imports_never_loses_committed_records(
     rng = random.Random(20261123)
 
     interrupted = 0
+    committed: dict[str, int] = {}
     daemon = start_daemon(cli, tmp_path / "d0.log")
     cli.ok("init", "--passphrase-file", str(passphrase_file))
     cli.ok("import", "-t", "org.example.keep", str(keep))
@@ -76,6 +77,11 @@ def test_kill_9_during_imports_never_loses_committed_records(
         assert ids == [f"r{i:06}" for i in range(len(ids))], "not a prefix of the file"
         assert len(ids) % BATCH == 0 or len(ids) == ROWS
         interrupted += 0 < len(ids) < ROWS
+        # what earlier rounds committed survived this crash too, to the last record
+        for earlier, count in committed.items():
+            if count:  # a round killed before its first batch made no doctype
+                assert len(cli.ok("export", "-t", earlier).out.splitlines()) == count, earlier
+        committed[f"org.example.crash{round_no}"] = len(ids)
     daemon.stop()
     assert interrupted >= ROUNDS // 2, (
         "the kills must land mid-import for this test to mean anything"

@@ -72,9 +72,8 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def running_daemon(data_dir: DataDir, **overrides: Any) -> AsyncIterator[Daemon]:
-    config = ServeConfig(
-        data_dir=data_dir, host="127.0.0.1", port=0, http_port=None, mdns=False, **overrides
-    )
+    settings: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "http_port": None, "mdns": False}
+    config = ServeConfig(data_dir=data_dir, **(settings | overrides))
     data_dir.create()
     ready: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
