@@ -90,9 +90,8 @@ async def test_csv_import_then_export_round_trips(owner: Api) -> None:
     assert status == 200
     export = ledger["entries"][0]
     assert export["kind"] == "export"
-    assert export["details"] | {"doctype": "io.cozy.bank.operations", "documents": 2} == (
-        export["details"]
-    )
+    details = export["details"]
+    assert details | {"doctype": "io.cozy.bank.operations", "documents": 2} == details
     assert "2 document(s) of io.cozy.bank.operations" in export["summary"]
 
 
