@@ -125,8 +125,9 @@ def test_the_whole_journey(browser: Any, server: Server, axe: str, tmp_path: Pat
     page.click("#recovery-continue")
     page.wait_for_url("**/welcome")
     check_axe(page, axe, "welcome")
-    assert "not available in this version" in (page.text_content("main") or "")
-    page.click("text=Continue")
+    assert "whoever takes the box with the stick" in (page.text_content("main") or "")
+    assert page.get_attribute("main >> text=Set up the USB stick", "href") == "/settings#unattended"
+    page.click("text=Keep it locked after a restart")
     page.wait_for_url("**/welcome?step=sources")
     page.click("main >> text=Add a source")
     page.wait_for_url("**/connectors")
@@ -201,6 +202,29 @@ def test_the_whole_journey(browser: Any, server: Server, axe: str, tmp_path: Pat
     page.fill("#new-passphrase", NEW_PASSPHRASE)
     page.click("#passphrase-form button")
     page.wait_for_selector("#passphrase-result:has-text('changed')")
+
+    # -- settings: unattended unlock, its trade-off ticked first, then off again -----------
+    key_path = tmp_path / "stick" / "selfdata.key"
+    page.fill("#ua-path", str(key_path))
+    page.fill("#ua-passphrase", NEW_PASSPHRASE)
+    page.click("#unattended-form button[type=submit]")  # not ticked: the form does not go
+    assert page.is_hidden("#unattended-done")
+    assert page.request.get(server.url + "/api/v1/unattended").json()["enabled"] is False
+    page.check("#ua-understood")
+    with page.expect_download() as info:
+        page.click("#unattended-form button[type=submit]")
+    assert info.value.suggested_filename == "selfdata.key"
+    assert Path(info.value.path()).read_text().startswith("selfdata key file v1\n")
+    page.wait_for_selector("#unattended-done:has-text('Copy it onto the USB stick')")
+    assert str(key_path) in (page.text_content("#unattended-state") or "")
+    check_axe(page, axe, "settings, unattended unlock on")
+    shot(page, "journey-unattended-on")
+    status = page.request.get(server.url + "/api/v1/unattended").json()
+    assert (status["enabled"], status["path"]) == (True, str(key_path))
+    page.reload()
+    page.click("#unattended-off")
+    page.wait_for_selector("#unattended-state:has-text('Off:')")
+    assert page.request.get(server.url + "/api/v1/unattended").json()["enabled"] is False
 
     # -- lock: nothing shows any more, not even through the back button --------------------
     tab.go("/data/io.cozy.bank.operations?q=canary", "table.docs")

@@ -1,4 +1,5 @@
-"""Settings: language, time zone, passphrase, recovery key, certificate, mDNS name.
+"""Settings: language, time zone, passphrase, recovery key, unattended unlock, certificate,
+mDNS name.
 
 The passphrase and the recovery key change through the JSON API (``/api/v1/passphrase``,
 ``/api/v1/recovery-key``). Checking a recovery key without changing anything is the one
@@ -13,7 +14,7 @@ from functools import cache
 from aiohttp import web
 
 from ...api.handlers.vault import _guarded
-from ...api.keys import BOX, CERTIFICATE
+from ...api.keys import BOX, CERTIFICATE, KEY_FILE_WATCHER
 from ...api.requests import json_body, reply
 from ..i18n import LANGUAGES, box_timezone, timezone_of, valid_timezone, zone_names
 from ..render import page
@@ -46,6 +47,7 @@ async def settings_page(request: web.Request) -> web.StreamResponse:
             "fingerprint": cert.fingerprint if cert else None,
             "mdns_name": mdns_name(),
             "port": request.url.port,
+            "unattended": request.app[KEY_FILE_WATCHER].status(),
         },
         title="Settings",
     )

@@ -27,6 +27,17 @@ window.selfdata = {
   format(template, values) {
     return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? values[key] : m));
   },
+  // Offers bytes the page holds as a file download (no inline handler, no data: URL).
+  download(name, parts, type) {
+    const url = URL.createObjectURL(new Blob(parts, { type }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  },
 };
 
 document.addEventListener("DOMContentLoaded", () => {

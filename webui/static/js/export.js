@@ -57,14 +57,7 @@ document.addEventListener("DOMContentLoaded", () => {
         received += value.length;
         sd.show(result, sd.format(form.dataset.working, { size: size(received) }));
       }
-      const url = URL.createObjectURL(new Blob(parts, { type: "application/octet-stream" }));
-      const link = document.createElement("a");
-      link.href = url;
-      link.download = name;
-      document.body.appendChild(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      sd.download(name, parts, "application/octet-stream");
       form.reset();
       update();
       sd.show(result, sd.format(form.dataset.done, { size: size(received), name }));

@@ -1,4 +1,4 @@
-// Settings: passphrase change, recovery key check and renewal.
+// Settings: passphrase change, recovery key check and renewal, unattended unlock.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -48,4 +48,39 @@ document.addEventListener("DOMContentLoaded", () => {
       sd.show(error, err.message);
     }
   });
+  const unattended = document.getElementById("unattended-form");
+  unattended.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = document.getElementById("unattended-error");
+    error.hidden = true;
+    try {
+      const answer = await sd.api("POST", "/api/v1/unattended", {
+        passphrase: unattended.elements.passphrase.value,
+        path: unattended.elements.path.value,
+      });
+      unattended.reset();
+      unattended.elements.path.value = answer.path;
+      sd.download("selfdata.key", [answer.key_file], "text/plain");
+      const done = document.getElementById("unattended-done");
+      sd.show(done, sd.format(unattended.dataset.done, { path: answer.path }));
+      document.getElementById("unattended-state").textContent = sd.format(unattended.dataset.on, { path: answer.path });
+      done.focus();
+    } catch (err) {
+      sd.show(error, err.message);
+    }
+  });
+  const off = document.getElementById("unattended-off");
+  if (off) {
+    off.addEventListener("click", async () => {
+      const error = document.getElementById("unattended-error");
+      error.hidden = true;
+      try {
+        await sd.api("DELETE", "/api/v1/unattended");
+        window.location.assign("/settings#unattended");
+        window.location.reload();
+      } catch (err) {
+        sd.show(error, err.message);
+      }
+    });
+  }
 });
