@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import orjson
 from aiohttp import web
 
 from ...errors import InputError
@@ -62,17 +63,21 @@ async def query_series(request: web.Request) -> web.Response:
         raise InputError(f"agg must be one of {', '.join(AGGREGATES)}")
     if step is None and end - start > 366 * 86400:
         raise InputError("ranges over a year need a step= to downsample")
-    points = await box_of(request).series.query(name, start, end, step, agg)  # type: ignore[arg-type]
-    return reply(
+    stamps, values = await box_of(request).series.columns(name, start, end, step, agg)  # type: ignore[arg-type]
+    # A list per point and json.dumps cost 25 times the store's query for 30 days raw;
+    # orjson encodes tuples of the arrays' ints and floats in C, four times faster. Values
+    # are finite (the store refuses others), so orjson writes every one as a number.
+    body = orjson.dumps(
         {
             "name": name,
             "start": start,
             "end": end,
             "step": step,
             "agg": agg,
-            "points": [[t, v] for t, v in points],
+            "points": list(zip(stamps.tolist(), values.tolist(), strict=True)),
         }
     )
+    return web.Response(body=body, content_type="application/json")
 
 
 async def write_series(request: web.Request) -> web.Response:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from collections import defaultdict
 
 import pytest
 from selfdata.errors import InputError, NotFound
 from selfdata.store import AGGREGATES, SeriesStore
+from selfdata.store.downsample import downsample
 
 DAY = 86_400
 T0 = 19_700 * DAY  # 2023-12-09, a day boundary
@@ -185,6 +187,40 @@ async def test_downsampling_matches_a_brute_force_reference(
     for start, end in [(0, 2**40), (T0 + 1_000, T0 + 3 * DAY - 5), (T0 + DAY, T0 + DAY + 3_600)]:
         got = await series.query("s", start, end, step=step, agg=agg)  # type: ignore[arg-type]
         assert_same(got, reference(readings, start, end, step, agg))
+
+
+@pytest.mark.parametrize("agg", AGGREGATES)
+def test_downsampling_chunks_merges_buckets_that_span_them(agg: str) -> None:
+    """The pure function on hand-made chunks: buckets cut by chunk edges many times over."""
+    rng = random.Random(agg)
+    points: dict[int, float] = {}
+    chunks = []
+    t = 1_000
+    for _ in range(40):  # chunks of a few points each, some a single point
+        stamps, values = array("q"), array("d")
+        for _ in range(rng.randint(1, 6)):
+            t += rng.randint(1, 40)
+            stamps.append(t)
+            values.append(rng.uniform(-10, 10))
+            points[t] = values[-1]
+        chunks.append((stamps, values))
+    for step in (1, 5, 37, 100, 10_000):
+        for start, end in [(0, 10**6), (1_100, t - 50)]:
+            got = downsample(chunks, start, end, step, agg)  # type: ignore[arg-type]
+            assert_same(list(zip(*got, strict=True)), reference(points, start, end, step, agg))
+
+
+async def test_columns_answer_what_query_answers(
+    series: SeriesStore, readings: dict[int, float]
+) -> None:
+    await series.write("s", readings.items())
+    for step in (None, 60, DAY):
+        stamps, values = await series.columns("s", T0, T0 + 3 * DAY, step, "max")
+        assert (stamps.typecode, values.typecode) == ("q", "d")
+        assert list(zip(stamps, values, strict=True)) == await series.query(
+            "s", T0, T0 + 3 * DAY, step, "max"
+        )
+    assert await series.columns("s", 2**41, 2**41 + 60, 60) == (array("q"), array("d"))
 
 
 async def test_downsampling_labels_buckets_by_their_epoch_aligned_start(
