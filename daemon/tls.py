@@ -13,6 +13,8 @@ import ipaddress
 import os
 import socket
 import ssl
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +38,7 @@ def ensure_certificate(tls_dir: Path, hostname: str | None = None) -> Certificat
     tls_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
     if not (cert_path.exists() and key_path.exists()):
-        _generate(cert_path, key_path, hostname or socket.gethostname())
+        _generate_in_child(cert_path, key_path, hostname or socket.gethostname())
     return Certificate(cert_path, key_path, fingerprint_of(cert_path.read_bytes()))
 
 
@@ -55,8 +57,23 @@ def server_context(cert: Certificate) -> ssl.SSLContext:
     return context
 
 
+def _generate_in_child(cert_path: Path, key_path: Path, hostname: str) -> None:
+    """:func:`_generate` in a child process: importing cryptography costs 8 MB of memory
+    for good, and the daemon that makes its certificate on first start may then run for
+    months; a child gives it all back (and costs ~0.3 s, once)."""
+    done = subprocess.run(
+        [sys.executable, "-I", "-m", "selfdata.tls", str(cert_path), str(key_path), hostname],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise OSError(f"could not make the HTTPS certificate in {cert_path.parent}: {detail}")
+
+
 def _generate(cert_path: Path, key_path: Path, hostname: str) -> None:
-    # cryptography costs 8 MB of memory for good: imported only on the first start
     from cryptography import x509  # noqa: PLC0415
     from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
     from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
@@ -104,3 +121,7 @@ def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+if __name__ == "__main__":  # the child of _generate_in_child
+    _generate(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
