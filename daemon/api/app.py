@@ -34,10 +34,12 @@ from .keys import (
     SCHEDULER,
     SESSIONS,
     STATE_LISTENERS,
+    TICKETS,
     announce_state,
 )
 from .middleware import ROUTE_INFO, access_middleware, error_middleware, security_headers
 from .routes import ROUTES
+from .tickets import Tickets
 
 __all__ = ["create_app"]
 
@@ -52,6 +54,7 @@ def create_app(config: ServeConfig) -> web.Application:
     app[CONFIG] = config
     app[SESSIONS] = SessionStore(config.session_idle_seconds, config.session_max_seconds)
     app[LOGIN_GUARD] = LoginGuard()
+    app[TICKETS] = Tickets()
     app[STATE_LISTENERS] = []
     app[ROUTE_INFO] = {
         app.router.add_route(route.method, route.path, route.handler): route for route in ROUTES

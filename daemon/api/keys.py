@@ -13,6 +13,7 @@ from ..scheduler import Scheduler
 from ..tls import Certificate
 from ..unattended import KeyFileWatcher
 from .auth import LoginGuard, SessionStore
+from .tickets import Tickets
 
 __all__ = [
     "BACKUPS",
@@ -24,6 +25,7 @@ __all__ = [
     "SCHEDULER",
     "SESSIONS",
     "STATE_LISTENERS",
+    "TICKETS",
     "announce_state",
 ]
 
@@ -38,6 +40,8 @@ STATE_LISTENERS: web.AppKey[list[Callable[[Box], None]]] = web.AppKey("state_lis
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 #: Backup targets and their schedule (see selfdata.backup.service).
 BACKUPS = web.AppKey("backups", BackupService)
+#: One-time download links (selfdata.api.tickets): the web UI's export.
+TICKETS = web.AppKey("tickets", Tickets)
 #: Unattended unlock: looks for the key file while the box is locked (selfdata.unattended).
 KEY_FILE_WATCHER = web.AppKey("key_file_watcher", KeyFileWatcher)
 

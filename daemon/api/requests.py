@@ -12,13 +12,19 @@ from aiohttp import web
 
 from ..box import Box
 from ..errors import InputError
+from .auth import COOKIE, is_admin_socket
 from .keys import BOX, CONFIG
 
-__all__ = ["box_of", "client_address", "json_body", "query_int", "reply"]
+__all__ = ["box_of", "client_address", "json_body", "query_int", "reply", "session_of"]
 
 
 def box_of(request: web.Request) -> Box:
     return request.app[BOX]
+
+
+def session_of(request: web.Request) -> str:
+    """Who is asking, for what must stay theirs: the session cookie, or the admin socket."""
+    return "admin socket" if is_admin_socket(request) else request.cookies.get(COOKIE, "")
 
 
 def client_address(request: web.Request) -> str:

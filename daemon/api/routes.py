@@ -451,6 +451,25 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "POST",
+        API + "/export/tickets",
+        archive.export_ticket,
+        Access.OWNER,
+        "The same options as POST /export; answers a one-time link (`url`, valid a minute, "
+        "for this session) that streams the archive as a download: what the web UI uses, "
+        "so a browser saves it to disk as it arrives.",
+        "archive",
+        JSON,
+    ),
+    Route(
+        "GET",
+        API + "/export/{ticket:[A-Za-z0-9_-]+}",
+        archive.export_download,
+        Access.OWNER,
+        "Follow a link from POST /export/tickets: the archive, once. Recorded in the ledger.",
+        "archive",
+    ),
+    Route(
+        "POST",
         API + "/archive/import",
         archive.import_archive,
         Access.OWNER,

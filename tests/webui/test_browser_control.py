@@ -188,9 +188,16 @@ def test_an_export_is_downloaded_and_appears_in_the_journal(
         page.click("#export-form button[type=submit]")
     assert info.value.suggested_filename.endswith(".tar.gz.sealed")
     page.wait_for_selector("#export-result[data-done]")
+    sealed = Path(info.value.path())  # the browser's own download, saved as it streamed
+    assert sealed.read_bytes().startswith(b"selfdata/export-encrypted/v1\n")
 
-    page = tab.go("/privacy", "#verify-ledger")
-    first = page.text_content("#ledger-entries li:first-child .entry-words") or ""
+    # the box records an export once it has sent the last byte: look until it is there
+    for _ in range(20):
+        page = tab.go("/privacy", "#verify-ledger")
+        first = page.text_content("#ledger-entries li:first-child .entry-words") or ""
+        if "sealed" in first:
+            break
+        page.wait_for_timeout(250)
     assert "sealed with a passphrase" in first, first
     second = page.text_content("#ledger-entries li:nth-child(2) .entry-words") or ""
     assert second.startswith("Everything exported (selfdata archive)"), second

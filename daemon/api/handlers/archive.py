@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+from typing import Any
 
 from aiohttp import web
 
@@ -13,13 +14,14 @@ from ...archive import ExportSummary, export_archive
 from ...archive.detect import ARCHIVE_FORMATS, archive_format, ingest_archive
 from ...archive.events import record
 from ...connectors.sinks import IngestReport, SourceFile
-from ...errors import InputError, SelfdataError
+from ...errors import InputError, NotFound, SelfdataError
 from ...interop.cozy import export_cozy
 from ...store.spool import EncryptedSpool
-from ..keys import CONFIG, SCHEDULER
-from ..requests import box_of, json_body, reply
+from ...vault import check_passphrase
+from ..keys import CONFIG, SCHEDULER, TICKETS
+from ..requests import box_of, json_body, reply, session_of
 
-__all__ = ["export_all", "import_archive"]
+__all__ = ["export_all", "export_download", "export_ticket", "import_archive"]
 
 log = logging.getLogger(__name__)
 PASSPHRASE_HEADER = "X-Selfdata-Export-Passphrase"  # noqa: S105 - a header name
@@ -27,24 +29,53 @@ _NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
 _CHUNK = 256 * 1024
 
 
+_EXPORT_OPTIONS = {
+    "type": "object",
+    "properties": {
+        "format": {"enum": ["selfdata", "cozy"]},
+        "passphrase": {"type": "string", "minLength": 1, "maxLength": 1024},
+    },
+    "additionalProperties": False,
+}
+
+
 async def export_all(request: web.Request) -> web.StreamResponse:
-    body = await json_body(
-        request,
-        {
-            "type": "object",
-            "properties": {
-                "format": {"enum": ["selfdata", "cozy"]},
-                "passphrase": {"type": "string", "minLength": 1, "maxLength": 1024},
-            },
-            "additionalProperties": False,
-        },
-    )
-    box = box_of(request)
-    box.documents  # noqa: B018 - Locked before the response starts
+    """The archive in the response to this POST (scripts, the CLI)."""
+    options = _checked(request, await json_body(request, _EXPORT_OPTIONS))
+    return await _stream_export(request, **options)
+
+
+async def export_ticket(request: web.Request) -> web.Response:
+    """A one-time link to the archive, for a browser to save it as it streams."""
+    options = _checked(request, await json_body(request, _EXPORT_OPTIONS))
+    tickets = request.app[TICKETS]
+    token = tickets.issue(session_of(request), options)
+    return reply({"url": f"/api/v1/export/{token}", "expires_in": tickets.ttl}, status=201)
+
+
+async def export_download(request: web.Request) -> web.StreamResponse:
+    options = request.app[TICKETS].redeem(request.match_info["ticket"], session_of(request))
+    if options is None:
+        raise NotFound("this download link was used already or has expired: ask for a new one")
+    return await _stream_export(request, **options)
+
+
+def _checked(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+    """Refuse what would fail, before any header is sent (or any ticket issued)."""
+    box_of(request).documents  # noqa: B018 - Locked
     fmt = body.get("format", "selfdata")
     passphrase = body.get("passphrase")
     if fmt == "cozy" and passphrase:
         raise InputError("the Cozy layout is a plain zip: a passphrase only seals selfdata's")
+    if passphrase:
+        check_passphrase(passphrase)
+    return {"fmt": fmt, "passphrase": passphrase}
+
+
+async def _stream_export(
+    request: web.Request, fmt: str, passphrase: str | None
+) -> web.StreamResponse:
+    box = box_of(request)
     summary = ExportSummary()
     stream = (
         export_cozy(box)

@@ -24,6 +24,7 @@ def concrete(path: str) -> str:
         "account_id": "0" * 32,
         "run_id": "0" * 32,
         "request_id": "0" * 32,
+        "ticket": "a" * 32,
     }
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: values[m[1]], path)
 
