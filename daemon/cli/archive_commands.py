@@ -15,12 +15,13 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import click
 
-from ..box import Box
+if TYPE_CHECKING:  # the store, imported only offline
+    from ..box import Box
 from ..errors import DaemonError, InputError, from_code
 from ..paths import DataDir
 from .main import Context, emit
@@ -93,6 +94,8 @@ async def offline_box(
     data_dir: DataDir, passphrase: Callable[[], str] | None
 ) -> AsyncIterator[Box]:
     """The data dir's box, unlocked with ``passphrase`` when it is given."""
+    from ..box import Box
+
     data_dir.create()
     box = await Box.open(data_dir)
     try:

@@ -12,16 +12,17 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
-from ..box import Box
 from ..doctypes import builtin_doctypes, check_name, resolve
 from ..errors import DaemonError, Locked, UnknownDoctype, from_code
-from ..importers import import_records
 from ..paths import DataDir
 from ..tls import fingerprint_of
+
+if TYPE_CHECKING:  # the store, imported only offline: through the daemon the CLI needs none
+    from ..box import Box
 
 __all__ = ["Backend", "DaemonBackend", "LocalBackend", "open_backend"]
 
@@ -80,6 +81,8 @@ async def open_backend(
             return
     if not data_dir.database.exists() and not data_dir.root.exists():
         data_dir.create()
+    from ..box import Box
+
     box = await Box.open(data_dir)
     try:
         yield LocalBackend(box, passphrase)
@@ -270,6 +273,8 @@ class LocalBackend:
     async def import_file(
         self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
     ) -> dict[str, Any]:
+        from ..importers import import_records
+
         resolved = resolve(doctype)
         box = await self._unlocked()
         report = await import_records(box.documents, resolved, chunks, fmt, id_field=id_field)

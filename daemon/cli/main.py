@@ -11,20 +11,30 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    MutableMapping,
+)
 from dataclasses import dataclass
 from functools import wraps
+from importlib import import_module
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
 from .. import __version__
 from ..errors import SelfdataError
 from ..paths import DataDir, default_data_dir
-from .backend import Backend, open_backend
 
-__all__ = ["cli", "main"]
+if TYPE_CHECKING:
+    from .backend import Backend
+
+__all__ = ["COMMAND_MODULES", "LazyCommands", "cli", "main"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -112,6 +122,8 @@ def backend_call(
     action: Callable[[Backend], Awaitable[T]],
     passphrase: Callable[[], str] | None = None,
 ) -> T:
+    from .backend import open_backend  # aiohttp's client: imported when a command calls
+
     async def go() -> T:
         async with open_backend(ctx.data_dir, passphrase) as backend:
             return await action(backend)
@@ -131,29 +143,68 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-# Register the commands (they import the helpers above).
-from . import (  # noqa: E402
-    answer_commands,
-    audit_commands,
-    backup_commands,
-    connector_commands,
-    contribution_commands,
-    data_commands,
-    server_commands,
-    unattended_commands,
-    vault_commands,
-)
+#: Each command's module, imported only when that command runs (``--help`` imports them
+#: all): ``selfdata serve`` and every scripted ``selfdata status`` skip the imports of the
+#: other commands (the CLI started in 0.6 s). tests/daemon/cli/test_lazy_commands.py
+#: checks this table against each module's ``COMMANDS``.
+COMMAND_MODULES = {
+    "serve": "server_commands",
+    "status": "server_commands",
+    "setup-code": "server_commands",
+    "init": "vault_commands",
+    "unlock": "vault_commands",
+    "lock": "vault_commands",
+    "passwd": "vault_commands",
+    "recover": "vault_commands",
+    "unattended": "unattended_commands",
+    "import": "data_commands",
+    "export": "data_commands",
+    "doctypes": "data_commands",
+    "fsck": "data_commands",
+    "backup": "backup_commands",
+    "restore": "backup_commands",
+    "connectors": "connector_commands",
+    "audit": "audit_commands",
+    "answers": "answer_commands",
+    "verify-answer": "answer_commands",
+    "contribution": "contribution_commands",
+}
 
-for module in (
-    server_commands,
-    vault_commands,
-    unattended_commands,
-    data_commands,
-    backup_commands,
-    connector_commands,
-    audit_commands,
-    answer_commands,
-    contribution_commands,
-):
-    for command in module.COMMANDS:
-        cli.add_command(command)
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands, as click asks for them, each module imported on first use."""
+
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        self._modules = dict(modules)  # name -> module, until imported
+        self._commands: dict[str, click.Command] = {}
+
+    def _load(self, name: str) -> None:
+        module = self._modules.get(name)
+        if module is None:
+            return
+        for command in import_module(f"{__package__}.{module}").COMMANDS:
+            self._commands.setdefault(command.name, command)
+        self._modules = {n: m for n, m in self._modules.items() if m != module}
+
+    def __getitem__(self, name: str) -> click.Command:
+        self._load(name)
+        return self._commands[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._modules.pop(name, None)
+        self._commands[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._load(name)
+        del self._commands[name]
+
+    def __iter__(self) -> Iterator[str]:
+        for name in list(self._modules):
+            self._load(name)
+        return iter(list(self._commands))
+
+    def __len__(self) -> int:
+        return len(self._commands.keys() | self._modules.keys())
+
+
+cli.commands = LazyCommands(COMMAND_MODULES)
