@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 from selfdata.box import Box
 from selfdata.scheduler import Clock, Scheduler, SchedulerConfig, parse_schedule
 from selfdata.scheduler.clock import JUMP
@@ -298,3 +299,80 @@ async def test_ctx_now_refuses_an_untrusted_clock_until_time_sync(box: Box) -> N
         assert abs(ts - dt.datetime.now(dt.UTC).timestamp()) < 60
     finally:
         await s.close()
+
+
+async def test_at_unlock_runs_each_time_the_box_is_unlocked(
+    box: Box, scheduler: Scheduler, clock: FakeClock
+) -> None:
+    account_id = await add(scheduler, schedule="every 7d; at unlock")
+    await settle(scheduler)
+    assert scheduler._states[account_id].get("last_run") is None  # not due by itself yet
+    box.lock()
+    await scheduler._after_box_change()
+    await box.unlock(PASSPHRASE)
+    await scheduler._after_box_change()  # what the daemon's state listener calls
+    await settle(scheduler)
+    runs = scheduler._states[account_id]["runs"]
+    assert len(runs) == 1
+    assert scheduler._states[account_id]["last_run"]["trigger"] == "unlock"
+
+
+async def test_after_downtime_a_cron_source_catches_up_once(box: Box, clock: FakeClock) -> None:
+    first = Scheduler(box, config(), clock)
+    await first.reload()
+    account_id = await add(first, schedule="0 3 * * *")
+    await first.run_now(account_id)
+    await settle(first)
+    await first.close()
+    clock.advance(4 * 86400)  # off for four days: four 03:00 runs missed
+    second = Scheduler(box, config(), clock)
+    await second.reload()
+    try:
+        await second._tick()  # the daemon's first tick, as it starts
+        assert due_in(second, account_id) <= 600  # one catch-up run now (plus its jitter)
+        clock.advance(700)
+        await settle(second)
+        assert len(second._states[account_id]["runs"]) == 2
+        nxt = due_in(second, account_id)
+        assert nxt is not None
+        assert nxt > 3600  # then back to 03:00, not three more catch-ups
+    finally:
+        await second.close()
+
+
+async def test_a_source_that_comes_back_is_logged_recovered_once(
+    box: Box, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "selfdata.scheduler")
+    answers = [web.Response(status=503)] * 3 + [web.json_response([])] * 3
+
+    async def readings(request: web.Request) -> web.StreamResponse:
+        return answers.pop(0)
+
+    app = web.Application()
+    app.router.add_get("/readings", readings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    s = Scheduler(box, config(), clock)
+    await s.reload()
+    try:
+        account = await s.add_account(
+            "test-echo",
+            credentials={"behaviour": "ok", "token": "tok3n"},
+            base_urls={"api": f"http://127.0.0.1:{port}/"},
+        )
+        account_id = str(account["id"])
+        for _ in range(3):  # the service is down, then back: same credentials throughout
+            await s.run_now(account_id)
+            await settle(s)
+        assert s._states[account_id]["status"] == "ok"
+        messages = [r.getMessage() for r in caplog.records]
+        assert len([m for m in messages if "is failing" in m]) == 1
+        assert len([m for m in messages if "recovered" in m]) == 1
+        assert account_id[:8] in next(m for m in messages if "recovered" in m)
+    finally:
+        await s.close()
+        await runner.cleanup()
