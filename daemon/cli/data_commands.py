@@ -39,7 +39,8 @@ _EXTENSIONS = {
     "--doctype",
     "-t",
     help="Doctype to import into, e.g. org.example.mycsv [default: detect the file: OFX, "
-    "QIF, CAMT.053, Google Takeout, Facebook, or CSV/JSON Lines fitting a known doctype].",
+    "QIF, CAMT.053, a water utility's export, Google Takeout, Facebook, or CSV/JSON Lines "
+    "fitting a known doctype].",
 )
 @click.option(
     "--format",
@@ -70,8 +71,8 @@ def import_(
     A known doctype checks each record against its schema; a new reverse-domain name
     (outside io.cozy.* and selfdata.*) creates a schemaless doctype. Bad lines are
     reported and skipped; good ones are stored. Importing the same file twice changes
-    nothing. Without --doctype the file's format is detected (bank statements, Google
-    and Facebook exports: see docs/file-imports.md; a selfdata export, sealed or not, a
+    nothing. Without --doctype the file's format is detected (bank statements, water
+    consumption exports, Google and Facebook exports: see docs/file-imports.md; a selfdata export, sealed or not, a
     Cozy export and MesInfos files: see docs/export-format.md and docs/cozy.md) and the
     report is per doctype.
     """
