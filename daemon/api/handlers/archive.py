@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from typing import Any
 
 from aiohttp import web
@@ -16,17 +15,14 @@ from ...archive.events import record
 from ...connectors.sinks import IngestReport, SourceFile
 from ...errors import InputError, NotFound, SelfdataError
 from ...interop.cozy import export_cozy
-from ...store.spool import EncryptedSpool
 from ...vault import check_passphrase
 from ..keys import CONFIG, SCHEDULER, TICKETS
 from ..requests import box_of, json_body, reply, session_of
+from .file_import import PASSPHRASE_HEADER, spooled_body, upload_name
 
 __all__ = ["export_all", "export_download", "export_ticket", "import_archive"]
 
 log = logging.getLogger(__name__)
-PASSPHRASE_HEADER = "X-Selfdata-Export-Passphrase"  # noqa: S105 - a header name
-_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
-_CHUNK = 256 * 1024
 
 
 _EXPORT_OPTIONS = {
@@ -126,27 +122,17 @@ async def import_archive(request: web.Request) -> web.Response:
     """An export (sealed or not), a Cozy export or a MesInfos file, from the request body."""
     box = box_of(request)
     box.documents  # noqa: B018 - Locked before reading the body
-    name = request.query.get("name", "export")
-    if not _NAME.match(name):
-        raise InputError("name= must be 1 to 255 characters, without / or control characters")
+    name = upload_name(request, "export")
     passphrase = request.headers.get(PASSPHRASE_HEADER) or None
-    limit = request.app[CONFIG].max_file_size * 4
-    with EncryptedSpool(box.paths.root) as spool:
-        async for chunk in request.content.iter_chunked(_CHUNK):
-            if spool.size + len(chunk) > limit:
-                raise InputError(f"the archive is larger than {limit:,} bytes")
-            await asyncio.to_thread(spool.write, chunk)
-        with spool.reader() as stream:
-            options = {"passphrase": passphrase} if passphrase else {}
-            source = SourceFile(name, stream, options)
-            fmt = await asyncio.to_thread(archive_format, source)
-            if fmt not in ARCHIVE_FORMATS:
-                raise InputError(
-                    f"{name} is not a selfdata export, a Cozy export or a MesInfos file"
-                )
-            assert fmt is not None
-            report = IngestReport(name, fmt)
-            await ingest_archive(box, source, report, fmt)
+    async with spooled_body(request, request.app[CONFIG].max_file_size * 4) as stream:
+        options = {"passphrase": passphrase} if passphrase else {}
+        source = SourceFile(name, stream, options)
+        fmt = await asyncio.to_thread(archive_format, source)
+        if fmt not in ARCHIVE_FORMATS:
+            raise InputError(f"{name} is not a selfdata export, a Cozy export or a MesInfos file")
+        assert fmt is not None
+        report = IngestReport(name, fmt)
+        await ingest_archive(box, source, report, fmt)
     if report.doctypes.get("selfdata.accounts") and SCHEDULER in request.app:
         await request.app[SCHEDULER].reload()
     return reply(report.to_json())

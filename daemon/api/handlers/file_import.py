@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import BinaryIO
 
 from aiohttp import web
 
 from ...errors import InputError
 from ...store.spool import EncryptedSpool
-from ..keys import CONFIG
+from ..keys import CONFIG, SCHEDULER
 from ..requests import box_of, reply
 
-__all__ = ["import_any"]
+__all__ = ["PASSPHRASE_HEADER", "import_any", "spooled_body", "upload_name"]
+
+PASSPHRASE_HEADER = "X-Selfdata-Export-Passphrase"  # noqa: S105 - a header name
 
 _NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
 _CHUNK = 256 * 1024
@@ -30,10 +35,30 @@ async def import_any(request: web.Request) -> web.Response:
 
     box = box_of(request)
     box.documents  # noqa: B018 - Locked before reading the body
-    name = request.query.get("name", "upload")
+    name = upload_name(request, "upload")
+    # a sealed selfdata export is detected here too, given its passphrase
+    passphrase = request.headers.get(PASSPHRASE_HEADER)
+    options = {"passphrase": passphrase} if passphrase else {}
+    async with spooled_body(request, request.app[CONFIG].max_file_size) as stream:
+        report = await import_file(box, SourceFile(name, stream, options))
+    if report.doctypes.get("selfdata.accounts") and SCHEDULER in request.app:
+        await request.app[SCHEDULER].reload()  # an export brought sources back
+    return reply(report.to_json())
+
+
+def upload_name(request: web.Request, default: str) -> str:
+    """The ``name=`` of an upload: a hint to detection, never a path."""
+    name = request.query.get("name", default)
     if not _NAME.match(name):
         raise InputError("name= must be 1 to 255 characters, without / or control characters")
-    limit = request.app[CONFIG].max_file_size
+    return name
+
+
+@asynccontextmanager
+async def spooled_body(request: web.Request, limit: int) -> AsyncIterator[BinaryIO]:
+    """The request body in an encrypted scratch file, readable and seekable, ``limit``
+    bytes at most (checked as it arrives, not only from Content-Length)."""
+    box = box_of(request)
     if request.content_length is not None and request.content_length > limit:
         raise InputError(f"the file is larger than {limit:,} bytes")
     with EncryptedSpool(box.paths.root) as spool:
@@ -42,5 +67,4 @@ async def import_any(request: web.Request) -> web.Response:
                 raise InputError(f"the file is larger than {limit:,} bytes")
             await asyncio.to_thread(spool.write, chunk)
         with spool.reader() as stream:
-            report = await import_file(box, SourceFile(name, stream))
-    return reply(report.to_json())
+            yield stream

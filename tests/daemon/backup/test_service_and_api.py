@@ -176,6 +176,18 @@ async def test_export_and_import_through_the_api(data_dir: DataDir) -> None:
         )
         assert status == 403
         assert body["error"]["code"] == "wrong_secret"
+        # the detecting upload of the Sources page takes a sealed export the same way
+        status, report = await api.call(
+            "POST",
+            "/api/v1/import?name=moi.tar.gz.sealed",
+            data=sealed,
+            headers={"X-Selfdata-Export-Passphrase": "export secret 1"},
+        )
+        assert status == 200, report
+        assert report["doctypes"]["io.cozy.bank.operations"]["unchanged"] == 50
+        status, body = await api.call("POST", "/api/v1/import?name=moi.sealed", data=sealed)
+        assert status >= 400
+        assert "passphrase" in body["error"]["message"]
         status, body = await api.call(
             "POST",
             "/api/v1/archive/import?name=x",
