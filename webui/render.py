@@ -9,6 +9,7 @@ the back button cannot show data after the box is locked.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ from .i18n import (
 
 __all__ = [
     "NAV",
+    "data_block",
     "error_page",
     "has_session",
     "page",
@@ -39,6 +41,12 @@ __all__ = [
     "translator",
     "wants_html",
 ]
+
+def data_block(data: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block: data for a page's script,
+    never executed (the CSP forbids inline script), and unable to close its element."""
+    return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+
 
 #: (path, label) of the main navigation, in order.
 NAV = (

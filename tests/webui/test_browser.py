@@ -165,12 +165,40 @@ def test_the_whole_journey(browser: Any, server: Server, axe: str, tmp_path: Pat
     page.wait_for_selector("#run-status[data-outcome]", timeout=60_000)
     assert page.get_attribute("#run-status", "data-outcome") not in ("queued", "running")
     assert "Finished" in (page.text_content("#run-status") or "")
+    assert page.get_attribute("#run-status", "data-outcome") == "user_action_needed"
+    assert "Needs your action" in (page.text_content("#run-status") or "")  # not the raw code
     check_axe(page, axe, "source")
     shot(page, "journey-source")
     page.reload()
+    # what the owner must do, on the source's page and in the list of sources
+    alert = page.text_content("main [role=alert]") or ""
+    assert "Needs your action" in alert
+    assert "plug the TIC dongle in" in alert
+    assert page.get_attribute("#source-status", "data-status") == "needs_action"
+    source_url = page.url
+    tab.go("/connectors", "#import-any-form")
+    assert "plug the TIC dongle in" in (page.text_content("main") or "")
+    page.goto(source_url)
+    # ... and fix it there: the form holds the current settings; saving lets it try again
+    assert page.input_value("#cred-device") == "/nonexistent/ttyUSB9"
+    page.fill("#cred-device", "/nonexistent/ttyACM0")
+    page.select_option("#schedule", "every 6h")
+    page.uncheck("#enabled")
+    page.click("#edit-form button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelector('#source-status').dataset.status === 'new'"
+    )
+    assert page.is_hidden("main [role=alert]") or "Needs" not in (
+        page.text_content("main [role=alert]") or ""
+    )
+    assert "Paused" in (page.text_content("#source-status") or "")
+    assert page.input_value("#cred-device") == "/nonexistent/ttyACM0"
+    assert page.input_value("#schedule") == "every 6h"
+    check_axe(page, axe, "source, changed")
     page.click("a[href^='/connectors/run?run=']")
     page.wait_for_selector("h1")
     check_axe(page, axe, "run log")
+    assert "Needs your action" in (page.text_content("[data-outcome]") or "")
     tab.problems.clear()  # the failed run's API answers are expected
 
     load_household(page, server.url)

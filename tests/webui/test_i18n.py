@@ -8,7 +8,7 @@ from pathlib import Path
 from selfdata.answers.desk import _REVEALED
 from selfdata.webui import i18n
 from selfdata.webui.apps import budget, logis
-from selfdata.webui.pages import answers, backups, privacy
+from selfdata.webui.pages import answers, backups, connectors, privacy
 from selfdata.webui.render import _TITLES, NAV
 
 WEBUI = Path(i18n.__file__).parent
@@ -30,6 +30,7 @@ def messages() -> set[str]:
     found |= set(budget.CATEGORIES.values()) | {label for label, _ in logis.DOMAINS.values()}
     found |= {label for _, label in privacy.PRIVACY_NAV} | set(answers.STATES.values())
     found |= set(backups.KINDS.values()) | {label for _, label in backups.SCHEDULES}
+    found |= set(connectors.STATUS_LABELS.values()) | set(connectors.OUTCOME_LABELS.values())
     found |= set(_REVEALED)  # the desk's list of what a statement carries, translated on the page
     return found
 

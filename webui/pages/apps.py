@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from aiohttp import web
@@ -12,16 +11,11 @@ from ...api.keys import BOX
 from ...store import SeriesInfo
 from ..apps import budget, energy, logis
 from ..reading import all_documents
-from ..render import page, translator
+from ..render import data_block, page, translator
 
 __all__ = ["budget_page", "energy_page", "logis_page", "recent_energy"]
 
 DAY = 86_400
-
-
-def chart_json(data: dict[str, Any]) -> str:
-    """Chart data for a ``<script type="application/json">`` block (not executed)."""
-    return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
 
 
 # -- Budget ---------------------------------------------------------------------------------
@@ -68,7 +62,7 @@ async def budget_page(request: web.Request) -> web.StreamResponse:
             "recurring": recurring,
             "links": links,
             "subscriptions": budget.subscriptions(ops)[:12],
-            "chart": chart_json(chart),
+            "chart": data_block(chart),
             "bills_count": len(bills),
         },
         title="Budget",
@@ -237,8 +231,8 @@ async def energy_page(request: web.Request) -> web.StreamResponse:
             "view": view,
             "views": VIEWS,
             "rows": rows,
-            "chart": chart_json(chart),
-            "load_curve": chart_json(load_curve),
+            "chart": data_block(chart),
+            "load_curve": data_block(load_curve),
             "tariff": tariff,
             "windows": [
                 f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in windows

@@ -17,7 +17,7 @@ from aiohttp import web
 from ...api.keys import BOX, SCHEDULER
 from ...doctypes import builtin_doctypes
 from ...errors import InputError
-from ..render import page
+from ..render import data_block, page, translator
 
 __all__ = ["add_page", "connectors_page", "run_page", "source_page"]
 
@@ -30,7 +30,20 @@ STATUS_LABELS = {
     "running": "Running",
     "needs_action": "Needs your action",
     "failing": "Failing",
+    "waiting": "Waiting (the service asked to slow down)",
     "disabled": "Paused",
+}
+OUTCOME_LABELS = {
+    "ok": "OK",
+    "auth_failed": "Login refused",
+    "user_action_needed": "Needs your action",
+    "rate_limited": "The service asked to slow down",
+    "service_down": "The service did not answer",
+    "bug": "The connector failed",
+    "timeout": "Took too long",
+    "cancelled": "Cancelled",
+    "queued": "Waiting its turn",
+    "running": "Running",
 }
 INPUT_TYPES = {"secret": "password", "email": "email", "number": "number", "url": "url"}
 
@@ -64,14 +77,19 @@ async def connectors_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+def _schedules(manifest: dict[str, Any], current: str | None = None) -> list[str]:
+    """The usual choices, the connector's own default first, and the one in use kept."""
+    first = [s for s in (current, manifest.get("schedule") or "every 1d") if s]
+    return list(dict.fromkeys([*first, *SCHEDULES]))
+
+
 async def add_page(request: web.Request) -> web.StreamResponse:
     scheduler = request.app[SCHEDULER]
     manifest = await scheduler.connector(_query_id(request, "connector", _CONNECTOR))
-    schedules = list(dict.fromkeys([manifest.get("schedule") or "every 1d", *SCHEDULES]))
     return page(
         request,
         "connector_add.html",
-        {"m": manifest, "schedules": schedules, "input_types": INPUT_TYPES},
+        {"m": manifest, "schedules": _schedules(manifest), "input_types": INPUT_TYPES},
         title="Add a source",
     )
 
@@ -81,9 +99,28 @@ async def source_page(request: web.Request) -> web.StreamResponse:
     account_id = _query_id(request, "account")
     account = await scheduler.account(account_id)
     runs = await scheduler.runs(account_id)
+    manifest = await scheduler.connector(account["connector"]) if account["installed"] else None
     return page(
-        request, "connector_source.html", {"a": account, "runs": runs[:20]}, title=account["name"]
+        request,
+        "connector_source.html",
+        {
+            "a": account,
+            "runs": runs[:20],
+            "m": manifest,
+            "schedules": _schedules(manifest, account["schedule"]) if manifest else [],
+            "input_types": INPUT_TYPES,
+            "status_labels": STATUS_LABELS,
+            "outcome_labels": OUTCOME_LABELS,
+            "outcomes_json": _outcomes_json(request),
+        },
+        title=account["name"],
     )
+
+
+def _outcomes_json(request: web.Request) -> str:
+    """The outcome labels in the page's language, for the script that shows a run's end."""
+    t = translator(request)
+    return data_block({k: t(v) for k, v in OUTCOME_LABELS.items()})
 
 
 async def run_page(request: web.Request) -> web.StreamResponse:
@@ -92,6 +129,10 @@ async def run_page(request: web.Request) -> web.StreamResponse:
     return page(
         request,
         "connector_run.html",
-        {"run": run, "lines": (run.get("log") or {}).get("lines", [])},
+        {
+            "run": run,
+            "lines": (run.get("log") or {}).get("lines", []),
+            "outcome_labels": OUTCOME_LABELS,
+        },
         title="Run",
     )

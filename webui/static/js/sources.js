@@ -201,13 +201,40 @@ function wireAccounts(sd) {
         }
         showLog(log, record);
         progress.hidden = true;
-        sd.show(status, sd.format(run.dataset.done, { outcome: record.outcome || record.status, message: record.message || "" }));
+        const labels = JSON.parse(document.getElementById("outcome-labels").textContent);
+        const outcome = record.outcome || record.status;
+        sd.show(status, sd.format(run.dataset.done, { outcome: labels[outcome] || outcome, message: record.message || "" }));
         status.dataset.outcome = record.outcome || record.status;
       } catch (err) {
         status.classList.add("error");
         sd.show(status, err.message);
       } finally {
         run.disabled = false;
+      }
+    });
+  }
+  const edit = document.getElementById("edit-form");
+  if (edit) {
+    edit.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const result = document.getElementById("edit-result");
+      result.classList.remove("error");
+      const credentials = {};
+      for (const input of edit.querySelectorAll("[data-credential]")) {
+        // a secret left empty is kept; a plain field emptied is cleared
+        if (!("secret" in input.dataset) || input.value !== "") credentials[input.name] = input.value;
+      }
+      try {
+        await sd.api("PATCH", `/api/v1/accounts/${edit.dataset.account}`, {
+          label: edit.elements.label.value,
+          schedule: edit.elements.schedule.value,
+          enabled: edit.elements.enabled.checked,
+          credentials,
+        });
+        window.location.reload();
+      } catch (err) {
+        result.classList.add("error");
+        sd.show(result, err.message);
       }
     });
   }
