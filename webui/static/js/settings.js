@@ -64,6 +64,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const done = document.getElementById("unattended-done");
       sd.show(done, sd.format(unattended.dataset.done, { path: answer.path }));
       document.getElementById("unattended-state").textContent = sd.format(unattended.dataset.on, { path: answer.path });
+      unattended.querySelector("button[type=submit]").textContent = unattended.dataset.renew;
       done.focus();
     } catch (err) {
       sd.show(error, err.message);
