@@ -26,12 +26,14 @@ from .i18n import (
     LANGUAGES,
     TZ_COOKIE,
     Translator,
+    catalog,
     language_of,
     timezone_of,
     valid_timezone,
 )
 
 __all__ = [
+    "API_MESSAGES",
     "NAV",
     "data_block",
     "error_page",
@@ -42,10 +44,36 @@ __all__ = [
     "wants_html",
 ]
 
+
 def data_block(data: Any) -> str:
     """JSON for a ``<script type="application/json">`` block: data for a page's script,
     never executed (the CSP forbids inline script), and unable to close its element."""
     return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+
+
+#: The API's messages a page shows most often, translated in the page's script (common.js)
+#: rather than sent in English; any other message stays as the API wrote it.
+API_MESSAGES = (
+    "wrong passphrase",
+    "wrong recovery key for this backup",
+    "wrong passphrase for this export",
+    "wrong setup code: run `selfdata setup-code` on the box to see it",
+    "that is not a recovery key: expected 14 groups of 4 characters",
+    "that recovery key is mistyped (checksum mismatch)",
+    "the passphrase must have at least 10 characters",
+    "the passphrase repeats too few different characters",
+    "the box is locked: unlock it with your passphrase first",
+    "too many wrong attempts: try again in {n} s",
+    "this box is already set up: there is no setup code",
+    "unattended unlock is not enabled on this box",
+)
+
+
+def _api_messages(language: str) -> str | None:
+    if language == "en":
+        return None
+    translations = catalog(language)
+    return data_block({m: translations[m] for m in API_MESSAGES if m in translations})
 
 
 #: (path, label) of the main navigation, in order.
@@ -113,6 +141,7 @@ def page(
         "signed_in": not box.locked and has_session(request),
         "initialized": box.initialized,
         "lang_links": {code: request.rel_url.update_query(lang=code) for code in LANGUAGES},
+        "api_messages": _api_messages(t.language),
         **(context or {}),
     }
     response = aiohttp_jinja2.render_template(template, request, full, status=status)

@@ -317,5 +317,18 @@ def test_every_page_in_each_language_and_size(
         check_width(page, name)
         check_axe(page, axe, f"{name} {lang} {device}")
         shot(page, f"{lang}-{device}-{name}")
+    # the API's usual messages are said in the page's language; others as the API wrote them
+    said = page.evaluate(
+        "() => ['wrong passphrase', 'too many wrong attempts: try again in 7 s', 'odd']"
+        ".map((m) => window.selfdata.say(m))"
+    )
+    if lang == "fr":
+        assert said == [
+            "phrase de passe incorrecte",
+            "trop d'essais erronés : réessayez dans 7 s",
+            "odd",
+        ]
+    else:
+        assert said == ["wrong passphrase", "too many wrong attempts: try again in 7 s", "odd"]
     tab.check_clean()
     tab.close()

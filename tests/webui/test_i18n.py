@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from selfdata.answers.desk import _REVEALED
+from selfdata.errors import Locked, TooManyAttempts, WeakPassphrase, WrongPassphrase
+from selfdata.vault import check_passphrase
 from selfdata.webui import i18n
 from selfdata.webui.apps import budget, logis
 from selfdata.webui.pages import answers, backups, connectors, privacy
-from selfdata.webui.render import _TITLES, NAV
+from selfdata.webui.render import _TITLES, API_MESSAGES, NAV
 
 WEBUI = Path(i18n.__file__).parent
 MSG = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
@@ -31,6 +34,7 @@ def messages() -> set[str]:
     found |= {label for _, label in privacy.PRIVACY_NAV} | set(answers.STATES.values())
     found |= set(backups.KINDS.values()) | {label for _, label in backups.SCHEDULES}
     found |= set(connectors.STATUS_LABELS.values()) | set(connectors.OUTCOME_LABELS.values())
+    found |= set(API_MESSAGES)
     found |= set(_REVEALED)  # the desk's list of what a statement carries, translated on the page
     return found
 
@@ -62,3 +66,18 @@ def test_formats_follow_the_language_and_time_zone() -> None:
 def test_an_unknown_time_zone_falls_back_to_the_box_one() -> None:
     assert not i18n.valid_timezone("Mars/Olympus")
     assert i18n.valid_timezone(i18n.box_timezone())
+
+
+def test_the_api_messages_a_page_translates_are_the_apis_own() -> None:
+    """A page translates these messages by their exact English text: they must stay true."""
+    raised = {Locked().message, WrongPassphrase().message, TooManyAttempts(7).message}
+    for weak in ("short", "aaaaaaaaaaaa"):
+        with pytest.raises(WeakPassphrase) as err:
+            check_passphrase(weak)
+        raised.add(err.value.message)
+    sources = "".join(
+        p.read_text() for p in Path(WEBUI.parent).rglob("*.py") if "webui" not in p.parts
+    )
+    for message in API_MESSAGES:
+        if message.replace("{n}", "7") not in raised:
+            assert message in sources, f"no API error says {message!r} any more"

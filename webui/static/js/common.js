@@ -13,12 +13,26 @@ window.selfdata = {
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
-      const message = data && data.error ? data.error.message : response.statusText;
+      const message = data && data.error ? window.selfdata.say(data.error.message) : response.statusText;
       const error = new Error(message);
       error.status = response.status;
       throw error;
     }
     return data;
+  },
+  // An API message in the page's language when the page brought its translation.
+  say(message) {
+    const block = document.getElementById("api-messages");
+    if (!block) return message;
+    const table = JSON.parse(block.textContent);
+    if (message in table) return table[message];
+    for (const [english, translated] of Object.entries(table)) {
+      if (!english.includes("{")) continue;
+      const pattern = english.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, "(?<$1>.+?)");
+      const found = new RegExp(`^${pattern}$`).exec(message);
+      if (found) return window.selfdata.format(translated, found.groups);
+    }
+    return message;
   },
   show(element, text) {
     element.textContent = text;
