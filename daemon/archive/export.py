@@ -29,6 +29,7 @@ from .layout import (
     FILES_INDEX,
     FORMAT,
     HEADER,
+    LEDGER,
     MANIFEST,
     SECRET_DOCTYPES,
     VERSION,
@@ -54,6 +55,7 @@ class ExportSummary:
     files: int = 0
     file_bytes: int = 0
     accounts: int = 0
+    ledger: int = 0
     encrypted: bool = False
     done: bool = False
 
@@ -64,6 +66,7 @@ class ExportSummary:
             "files": self.files,
             "file_bytes": self.file_bytes,
             "accounts": self.accounts,
+            "ledger": self.ledger,
         }
 
 
@@ -145,6 +148,11 @@ async def export_archive(
             summary.accounts += 1
         async for data in out(_spooled(tar, spool, ACCOUNTS)):
             yield data
+    # the consent ledger, in plain words (docs/ledger.md)
+    with EncryptedSpool(box.paths.root) as spool:
+        summary.ledger = await _write_ledger(box, spool)
+        async for data in out(_spooled(tar, spool, LEDGER)):
+            yield data
     manifest = _json_bytes(
         {
             "format": FORMAT,
@@ -180,6 +188,20 @@ async def doctype_lines(box: Box, doctype: str) -> AsyncIterator[bytes]:
             lines = []
     if lines:
         yield b"".join(lines)
+
+
+async def _write_ledger(box: Box, spool: EncryptedSpool) -> int:
+    from ..ledger import Ledger  # noqa: PLC0415 - the ledger imports the box, as we do
+
+    ledger = Ledger(box)
+    entries: list[dict[str, Any]] = []
+    before: int | None = None
+    while page := await ledger.entries(limit=500, before=before):  # newest first
+        entries.extend(e.to_json() for e in page)
+        before = page[-1].seq
+    for entry in reversed(entries):
+        spool.write(_json_line(entry))
+    return len(entries)
 
 
 async def _write_documents(box: Box, doctype: str, spool: EncryptedSpool) -> int:

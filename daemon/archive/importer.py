@@ -23,7 +23,7 @@ from ..connectors.sinks import BoxSink, IngestReport, SourceFile
 from ..doctypes import resolve
 from ..errors import Conflict, IntegrityError, NotFound, SelfdataError
 from ..store import FILES_DOCTYPE
-from .layout import ACCOUNTS, FILES_INDEX, HEADER, MANIFEST, SECRET_DOCTYPES
+from .layout import ACCOUNTS, FILES_INDEX, HEADER, LEDGER, MANIFEST, SECRET_DOCTYPES
 from .reader import ExportDamaged, Manifest, open_stream, verify
 
 __all__ = ["import_export"]
@@ -81,6 +81,13 @@ async def _import(box: Box, file: IO[bytes], manifest: Manifest, report: IngestR
                 await _file(box, name, checked, files_index.get(name), report)
             elif name == ACCOUNTS:
                 await _accounts(box, checked, report)
+            elif name == LEDGER:
+                # read to its end, so its hash is checked; this box keeps its own ledger
+                while await asyncio.to_thread(checked.read):
+                    pass
+                report.notes.append(
+                    "the exported consent journal stays in the archive: this box keeps its own"
+                )
             else:
                 report.problem(name, "not a member selfdata knows: skipped")
             await asyncio.to_thread(checked.finish)

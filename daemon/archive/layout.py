@@ -10,6 +10,7 @@ __all__ = [
     "FILES_INDEX",
     "FORMAT",
     "HEADER",
+    "LEDGER",
     "MANIFEST",
     "SECRET_DOCTYPES",
     "VERSION",
@@ -27,6 +28,9 @@ HEADER = "export.json"
 MANIFEST = "manifest.json"
 FILES_INDEX = "files/index.jsonl"
 ACCOUNTS = "connectors/accounts.jsonl"
+#: The consent ledger, oldest first, in plain words: for the owner's records. A box's
+#: ledger is its own signed chain, so importing an export never copies it in.
+LEDGER = "consent/ledger.jsonl"
 #: Doctypes that hold secrets (sealed credentials) or a connector's private state: never
 #: exported as such. Accounts are exported without their secrets in ``ACCOUNTS``.
 SECRET_DOCTYPES = frozenset({"selfdata.accounts", "selfdata.accounts.state", "selfdata.backups"})

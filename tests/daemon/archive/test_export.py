@@ -13,6 +13,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from selfdata import ledger
 from selfdata.archive import export_archive, import_export
 from selfdata.archive.container import MAGIC
 from selfdata.box import Box
@@ -77,6 +78,8 @@ async def test_everything_comes_back_and_a_second_import_changes_nothing(
 
 async def test_the_layout_is_open_and_matches_the_docs(box: Box, tmp_path: Path) -> None:
     await populate(box, files=1)
+    for n in range(3):
+        await ledger.append(box, "export", {"part": n, "summary": f"Exported part {n}"})
     path = await write_export(box, tmp_path / "export.tar.gz")
     with tarfile.open(path, "r:gz") as tar:
         names = tar.getnames()
@@ -114,6 +117,11 @@ async def test_the_layout_is_open_and_matches_the_docs(box: Box, tmp_path: Path)
     # secrets never leave, even sealed: the account's sealed blob holds a canary
     assert b"c2VhbGVk" not in b"".join(read.values())
     assert not any(n.startswith("documents/selfdata.accounts") for n in names)
+    # the consent ledger, oldest first, in plain words, for the owner's records
+    journal = [json.loads(line) for line in read["consent/ledger.jsonl"].splitlines()]
+    assert [e["summary"] for e in journal] == [f"Exported part {n}" for n in range(3)]
+    assert [e["seq"] for e in journal] == [1, 2, 3]
+    assert manifest["counts"]["ledger"] == 3
 
 
 async def test_a_sealed_export_holds_no_plaintext_and_says_what_it_is(
