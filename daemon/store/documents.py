@@ -1,7 +1,9 @@
 """Documents: JSON objects of a doctype, one encrypted row each.
 
 On disk a row is ``(seq, doctype hash, id hash, version, ciphertext)``; the doctype name
-and the document id are only inside ciphertexts. ``_id`` and ``_rev`` are the Cozy-style
+and the document id are only inside ciphertexts. The id hash is keyed over the doctype
+hash, so it is unique on its own (migration 4): lookups by id write ``+doctype`` so that
+SQLite finds the row through that unique index, never by scanning the doctype's rows. ``_id`` and ``_rev`` are the Cozy-style
 fields the API shows: ``_rev`` is the version number as a string.
 """
 
@@ -91,7 +93,7 @@ class DocumentStore:
         dh = self.doctype_hash(doctype)
         ih = self.id_hash(dh, doc_id)
         row = await self._db.fetchone(
-            "SELECT version, body FROM documents WHERE doctype = ? AND id = ?", (dh, ih)
+            "SELECT version, body FROM documents WHERE +doctype = ? AND id = ?", (dh, ih)
         )
         if row is None:
             raise NotFound(f"no document {doc_id!r} in {doctype}")
@@ -188,7 +190,7 @@ class DocumentStore:
         for start in range(0, len(hashes), _MAX_PARAMS):
             chunk = hashes[start : start + _MAX_PARAMS]
             async with conn.execute(
-                f"SELECT id, seq, version, body FROM documents WHERE doctype = ? AND id IN ({_marks(chunk)})",  # noqa: S608
+                f"SELECT id, seq, version, body FROM documents WHERE +doctype = ? AND id IN ({_marks(chunk)})",  # noqa: S608
                 (dh, *chunk),
             ) as cur:
                 for ih, seq, version, body in await cur.fetchall():
@@ -252,14 +254,14 @@ class DocumentStore:
         ih = self.id_hash(dh, doc_id)
         async with self._db.transaction() as db:
             async with db.execute(
-                "SELECT version FROM documents WHERE doctype = ? AND id = ?", (dh, ih)
+                "SELECT version FROM documents WHERE +doctype = ? AND id = ?", (dh, ih)
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
                 raise NotFound(f"no document {doc_id!r} in {doctype}")
             if rev is not None and rev != str(row[0]):
                 raise Conflict(f"document {doc_id!r} changed since revision {rev} (now {row[0]})")
-            await db.execute("DELETE FROM documents WHERE doctype = ? AND id = ?", (dh, ih))
+            await db.execute("DELETE FROM documents WHERE +doctype = ? AND id = ?", (dh, ih))
 
     async def last_seq(self) -> int:
         row = await self._db.fetchone("SELECT coalesce(max(seq), 0) FROM documents")
@@ -311,16 +313,25 @@ def _marks(items: Sequence[object]) -> str:
 
 
 class BulkWriter:
-    """The writes of one import: one transaction per ``COMMIT_ROWS`` rows or ``COMMIT_SECONDS``.
+    """The writes of one import: transactions that grow, and few WAL checkpoints.
 
-    Committing every batch of 2,000 rewrites most pages of the (random) id index each
-    time; a longer transaction amortises that and cuts the bytes written per byte
-    imported by half or more. A crash loses at most the open transaction, never a
-    committed one; between transactions other writers get their turn.
+    Each commit writes every page of the id index that its rows touched, and keyed
+    hashes land at random places: a big transaction rewrites most of the index, however
+    many rows it holds. So the first transaction commits after ``COMMIT_ROWS`` rows or
+    ``COMMIT_SECONDS``, and each next one may hold twice as many (up to
+    ``MAX_COMMIT_ROWS``, ``MAX_COMMIT_SECONDS``): a long import commits a few times, not
+    once a second. WAL checkpoints are spaced out meanwhile (``Database.bulk``), so a
+    page rewritten by several commits reaches the main file once.
+
+    A crash loses at most the open transaction, never a committed one (an import is
+    idempotent: running it again stores the rest); between transactions other writers
+    get their turn.
     """
 
     COMMIT_ROWS = 20_000
     COMMIT_SECONDS = 1.0
+    MAX_COMMIT_ROWS = 160_000
+    MAX_COMMIT_SECONDS = 8.0
 
     def __init__(self, store: DocumentStore, db: Database, doctype: Doctype) -> None:
         self.store = store
@@ -328,18 +339,31 @@ class BulkWriter:
         self.dh = store.doctype_hash(doctype.name)
         self._db = db
         self._context: AbstractAsyncContextManager[aiosqlite.Connection] | None = None
+        self._bulk: AbstractAsyncContextManager[None] | None = None
         self._tx: aiosqlite.Connection | None = None
         self._rows = 0
         self._opened = 0.0
+        self._max_rows = self.COMMIT_ROWS
+        self._max_seconds = self.COMMIT_SECONDS
         #: The last ``seq`` before this import: rows above it were written by it.
         self.start = 0
 
     async def __aenter__(self) -> BulkWriter:
         await self.store.ensure_doctype(self.doctype)
         self.start = await self.store.last_seq()
+        self._bulk = self._db.bulk()
+        await self._bulk.__aenter__()
         return self
 
     async def __aexit__(self, kind: object, err: BaseException | None, tb: object) -> None:
+        try:
+            await self._commit(err)
+        finally:
+            if self._bulk is not None:
+                bulk, self._bulk = self._bulk, None
+                await bulk.__aexit__(None, None, None)
+
+    async def _commit(self, err: BaseException | None = None) -> None:
         if self._context is not None:
             context, self._context, self._tx = self._context, None, None
             await context.__aexit__(type(err) if err else None, err, None)
@@ -354,5 +378,7 @@ class BulkWriter:
     async def written(self, rows: int) -> None:
         """Count rows written; commit when the transaction is big or old enough."""
         self._rows += rows
-        if self._rows >= self.COMMIT_ROWS or time.monotonic() - self._opened >= self.COMMIT_SECONDS:
-            await self.__aexit__(None, None, None)
+        if self._rows >= self._max_rows or time.monotonic() - self._opened >= self._max_seconds:
+            await self._commit()
+            self._max_rows = min(2 * self._max_rows, self.MAX_COMMIT_ROWS)
+            self._max_seconds = min(2 * self._max_seconds, self.MAX_COMMIT_SECONDS)

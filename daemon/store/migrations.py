@@ -78,4 +78,25 @@ MIGRATIONS: tuple[str, ...] = (
         body BLOB NOT NULL               -- its value, encrypted, bound to the name
     ) WITHOUT ROWID
     """,
+    # 4: documents unique by their id hash alone. That hash is keyed over the doctype's
+    #    hash already, so (doctype, id) added 16 bytes to every entry of an index that
+    #    imports write at random places (keyed hashes are random): half of the pages each
+    #    commit rewrote. Rows keep their seq (paging cursors stay valid). Two rows with the
+    #    same id hash cannot both be genuine: the first in write order is kept.
+    """
+    CREATE TABLE documents_v4 (
+        seq     INTEGER PRIMARY KEY,     -- write order, for stable paging
+        doctype BLOB NOT NULL REFERENCES doctypes(hash),
+        id      BLOB NOT NULL,           -- keyed hash of the doctype hash and document id
+        version INTEGER NOT NULL,
+        body    BLOB NOT NULL            -- XChaCha20-Poly1305(JSON, zstd when it helps),
+                                         -- bound to doctype/id/version
+    );
+    CREATE UNIQUE INDEX documents_by_id ON documents_v4(id);
+    INSERT OR IGNORE INTO documents_v4(seq, doctype, id, version, body)
+        SELECT seq, doctype, id, version, body FROM documents ORDER BY seq;
+    DROP TABLE documents;
+    ALTER TABLE documents_v4 RENAME TO documents;
+    CREATE INDEX documents_by_doctype ON documents(doctype, seq)
+    """,
 )

@@ -280,3 +280,40 @@ async def test_import_memory_does_not_grow_with_the_number_of_rows(tmp_path: Pat
     large = await peak_import_memory(tmp_path, 10 * BATCH)
     # 16,000 more rows: growth of even ~50 bytes a row (an id kept per row) would show
     assert large < 1.3 * small, (small, large)
+
+
+async def test_a_long_import_commits_in_transactions_that_double_and_checkpoints_at_its_end(
+    documents: DocumentStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selfdata.store import db as store_db
+    from selfdata.store.documents import BulkWriter
+
+    monkeypatch.setattr(BulkWriter, "COMMIT_ROWS", BATCH)
+    monkeypatch.setattr(BulkWriter, "MAX_COMMIT_ROWS", 4 * BATCH)
+    monkeypatch.setattr(BulkWriter, "COMMIT_SECONDS", 3600.0)  # rows decide, not the clock
+    committed: list[int] = []
+    commit = BulkWriter._commit
+
+    async def counting(self: BulkWriter, err: BaseException | None = None) -> None:
+        if self._tx is not None:
+            committed.append(self._rows)
+        await commit(self, err)
+
+    monkeypatch.setattr(BulkWriter, "_commit", counting)
+    settings: list[int] = []
+    set_autocheckpoint = store_db.Database._set_autocheckpoint
+
+    async def recording(self: Database, pages: int) -> None:
+        settings.append(pages)
+        await set_autocheckpoint(self, pages)
+
+    monkeypatch.setattr(store_db.Database, "_set_autocheckpoint", recording)
+    rows = [{"_id": f"r{i}", "n": i} for i in range(15 * BATCH + 7)]
+    report = await import_records(documents, NOTES, stream(jsonl(rows)), "jsonl")
+    assert report.created == len(rows)
+    assert committed == [BATCH, 2 * BATCH, 4 * BATCH, 4 * BATCH, 4 * BATCH, 7]
+    assert settings == [store_db.BULK_CHECKPOINT_PAGES, 1000]
+    db = documents._db
+    async with db.transaction() as tx, tx.execute("PRAGMA wal_autocheckpoint") as cur:
+        assert await cur.fetchone() == (1000,)
+    assert await documents.count("org.example.notes") == len(rows)
