@@ -10,6 +10,7 @@ import hashlib
 import os
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nacl.bindings as sodium
@@ -27,6 +28,7 @@ __all__ = [
     "StreamEncryptor",
     "aead_decrypt",
     "aead_encrypt",
+    "aead_encrypt_many",
     "box_keypair",
     "calibrate_kdf",
     "derive_subkey",
@@ -184,6 +186,29 @@ def aead_encrypt(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
         out, _ffi.NULL, plaintext, len(plaintext), ad, len(ad), _ffi.NULL, nonce, key
     )
     return nonce + bytes(_ffi.buffer(out))
+
+
+def aead_encrypt_many(key: bytes, plaintexts: Sequence[bytes], ads: Sequence[bytes]) -> list[bytes]:
+    """:func:`aead_encrypt` of each ``(plaintext, ad)``, their random nonces drawn at once.
+
+    One ``getrandom`` for the batch instead of one per record: each call releases the GIL,
+    and with SQLite's thread busy (an import), getting it back cost more than the call.
+    The nonces are as random as ever: the same CSPRNG, 24 fresh bytes each.
+    """
+    if len(key) != KEY_BYTES:
+        raise ValueError("an AEAD key is 32 bytes")
+    if len(plaintexts) != len(ads):
+        raise ValueError("one associated data per plaintext")
+    nonces = os.urandom(NONCE_BYTES * len(plaintexts))
+    encrypt, new, buffer = _lib.crypto_aead_xchacha20poly1305_ietf_encrypt, _ffi.new, _ffi.buffer
+    null = _ffi.NULL
+    out: list[bytes] = []
+    for i, (plaintext, ad) in enumerate(zip(plaintexts, ads, strict=True)):
+        nonce = nonces[NONCE_BYTES * i : NONCE_BYTES * (i + 1)]
+        sealed = new("unsigned char[]", len(plaintext) + TAG_BYTES)
+        encrypt(sealed, null, plaintext, len(plaintext), ad, len(ad), null, nonce, key)
+        out.append(nonce + bytes(buffer(sealed)))
+    return out
 
 
 def aead_decrypt(key: bytes, blob: bytes, ad: bytes) -> bytes:

@@ -204,29 +204,28 @@ class _Run:
             pending.setdefault(canonical, []).append(index)
         tried = dict.fromkeys(pending, 0)  # occurrence numbers below this were taken
         dh, start, name = self.writer.dh, self.writer.start, self.doctype.name
+        content_id, id_hash = self.store.content_id, self.store.id_hash
         while pending:
-            candidates: list[tuple[bytes, Prepared]] = []
+            # (canonical, doc id, id hash) per candidate: a Prepared only for those taken
+            candidates: list[tuple[bytes, str, bytes]] = []
             for canonical, indexes in pending.items():
                 first = tried[canonical]
                 for n in range(first, first + len(indexes)):
-                    doc_id = self.store.content_id(name, canonical, n)
-                    plain = _with_id(doc_id, canonical)
-                    candidates.append(
-                        (canonical, Prepared(doc_id, plain, self.store.id_hash(dh, doc_id), True))
-                    )
+                    doc_id = content_id(name, canonical, n)
+                    candidates.append((canonical, doc_id, id_hash(dh, doc_id)))
                 tried[canonical] = first + len(indexes)
-            existing.update(await self.store.lookup(tx, dh, [p.id_hash for _, p in candidates]))
-            free: dict[bytes, list[Prepared]] = {}
-            for canonical, prepared in candidates:
-                old = existing.get(prepared.id_hash)
+            existing.update(await self.store.lookup(tx, dh, [c[2] for c in candidates]))
+            free: dict[bytes, list[tuple[str, bytes]]] = {}
+            for canonical, doc_id, ih in candidates:
+                old = existing.get(ih)
                 if old is None or old.seq <= start:
-                    free.setdefault(canonical, []).append(prepared)
+                    free.setdefault(canonical, []).append((doc_id, ih))
             still: dict[bytes, list[int]] = {}
             for canonical, indexes in pending.items():
                 ids = free.get(canonical, [])
-                for index, prepared in zip(indexes, ids, strict=False):
-                    items[index] = prepared
-                    batch.records[index]["_id"] = prepared.doc_id
+                for index, (doc_id, ih) in zip(indexes, ids, strict=False):
+                    items[index] = Prepared(doc_id, _with_id(doc_id, canonical), ih, True)
+                    batch.records[index]["_id"] = doc_id
                 if len(indexes) > len(ids):
                     still[canonical] = indexes[len(ids) :]
             pending = still

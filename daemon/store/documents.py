@@ -9,20 +9,21 @@ fields the API shows: ``_rev`` is the version number as a string.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
 from ..doctypes import Doctype
 from ..errors import Conflict, InputError, IntegrityError, NotFound
 from ..vault import Keys, Purpose
-from .codec import ad_for, dumps, open_document, open_json, seal_document, seal_json
+from .codec import ad_for, dumps, open_document, open_json, pack_documents, seal_json, seal_packed
 from .db import Database
 
 __all__ = ["BulkWriter", "DocumentStore", "Existing", "Prepared", "PutResult"]
@@ -31,27 +32,33 @@ _MAX_PARAMS = 900  # below SQLite's oldest limit on bound parameters
 Doc = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class PutResult:
+class PutResult(NamedTuple):
     id: str
     rev: str
     created: bool
     changed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
+    """A document encoded once, as it will be stored (``_id`` included)."""
+
     doc_id: str
     plain: bytes  # the canonical JSON that is stored
     id_hash: bytes
     touch: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Existing:
+class Existing(NamedTuple):
+    """A stored row, or one this transaction writes (then ``plain``: not sealed yet)."""
+
     seq: int
     version: int
     body: bytes
+    plain: bytes | None = None
+
+
+#: Batches at least this big are compressed in a thread (see codec.pack_documents).
+_COMPRESS_IN_THREAD = 256
 
 
 class DocumentStore:
@@ -179,7 +186,6 @@ class DocumentStore:
             )
 
     def prepare(self, dh: bytes, doc: Doc, *, touch: bool = False) -> Prepared:
-        """A document encoded once, as it will be stored (``_id`` included)."""
         return Prepared(doc["_id"], dumps(doc), self.id_hash(dh, doc["_id"]), touch)
 
     async def lookup(
@@ -214,7 +220,9 @@ class DocumentStore:
         rewritten (same version) so that its ``seq`` shows this import run wrote it.
         """
         results: list[PutResult] = []
-        rows: list[tuple[bytes, bytes, int, bytes]] = []
+        ids: list[bytes] = []
+        versions: list[int] = []
+        plains: list[bytes] = []
         key = self._key
         for item in items:
             ih = item.id_hash
@@ -227,7 +235,10 @@ class DocumentStore:
                 version = 1
                 results.append(PutResult(item.doc_id, "1", True, True))
             elif _same(
-                open_document(key, old.body, ad_for(b"doc", dh, ih, old.version)), item.plain
+                old.plain
+                if old.plain is not None
+                else open_document(key, old.body, ad_for(b"doc", dh, ih, old.version)),
+                item.plain,
             ):
                 results.append(PutResult(item.doc_id, str(old.version), False, False))
                 if not item.touch:
@@ -236,12 +247,20 @@ class DocumentStore:
             else:
                 version = old.version + 1
                 results.append(PutResult(item.doc_id, str(version), False, True))
-            body = seal_document(key, item.plain, ad_for(b"doc", dh, ih, version))
-            rows.append((dh, ih, version, body))
-            existing[ih] = Existing(0, version, body)  # a later duplicate in this batch sees it
+            ids.append(ih)
+            versions.append(version)
+            plains.append(item.plain)
+            existing[ih] = Existing(0, version, b"", item.plain)  # a later duplicate sees it
+        # sealed in batch: zstd in one call (in a thread for big batches), nonces at once
+        if len(plains) >= _COMPRESS_IN_THREAD:
+            packed = await asyncio.to_thread(pack_documents, plains)
+        else:
+            packed = pack_documents(plains)
+        ads = [ad_for(b"doc", dh, ih, v) for ih, v in zip(ids, versions, strict=True)]
+        bodies = seal_packed(key, packed, ads)
         await conn.executemany(
             "INSERT OR REPLACE INTO documents(doctype, id, version, body) VALUES (?, ?, ?, ?)",
-            rows,
+            zip(itertools.repeat(dh), ids, versions, bodies),
         )
         return results
 

@@ -147,6 +147,22 @@ def test_aead_encrypt_uses_a_fresh_nonce_every_time() -> None:
     assert len({b[:24] for b in blobs}) == 50
 
 
+def test_aead_encrypt_many_binds_each_record_to_its_own_ad_and_fresh_nonce() -> None:
+    plains = [b"", b"same", b"same", XC_PLAINTEXT, b"x" * 5000]
+    ads = [b"a", b"b", b"c", XC_AD, b""]
+    blobs = crypto.aead_encrypt_many(XC_KEY, plains, ads)
+    assert [crypto.aead_decrypt(XC_KEY, b, ad) for b, ad in zip(blobs, ads, strict=True)] == plains
+    assert len({b[:24] for b in blobs}) == len(blobs)
+    assert [len(b) for b in blobs] == [24 + len(p) + 16 for p in plains]
+    with pytest.raises(IntegrityError):
+        crypto.aead_decrypt(XC_KEY, blobs[1], ads[2])  # a record's AD opens no other
+    again = crypto.aead_encrypt_many(XC_KEY, plains, ads)
+    assert not {b[:24] for b in blobs} & {b[:24] for b in again}
+    assert crypto.aead_encrypt_many(XC_KEY, [], []) == []
+    with pytest.raises(ValueError, match="associated data"):
+        crypto.aead_encrypt_many(XC_KEY, [b"a"], [])
+
+
 def test_aead_with_the_wrong_key_is_detected() -> None:
     wrong = bytes([XC_KEY[0] ^ 1]) + XC_KEY[1:]
     with pytest.raises(IntegrityError):
