@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from selfdata.doctypes import resolve
@@ -34,6 +36,15 @@ def _schema_3_copy(source: Path, target: Path) -> None:
         old.close()
 
 
+@asynccontextmanager
+async def _store(path: Path, keys: Keys) -> AsyncIterator[DocumentStore]:
+    db = await Database.open(path)
+    try:
+        yield DocumentStore(db, keys)
+    finally:
+        await db.close()
+
+
 def _indexes(path: Path) -> dict[str, str | None]:
     conn = sqlite3.connect(path)
     try:
@@ -49,15 +60,13 @@ async def test_a_schema_3_store_upgrades_keeping_every_document_and_its_place(
     tmp_path: Path, keys: Keys
 ) -> None:
     current = tmp_path / "current.db"
-    db = await Database.open(current)
-    store = DocumentStore(db, keys)
-    await store.put_many(NOTES, [{"_id": f"n{i}", "i": i} for i in range(50)])
-    await store.update(NOTES, "n7", {"i": "seven"}, "1")  # version 2
-    await store.delete("org.example.notes", "n3")  # a gap in seq
-    await store.put_many(OPERATIONS, [{"_id": "n1", "amount": 1.5, "date": "2024-01-02"}])
-    before = [d async for d in store.iterate("org.example.notes")]
-    first_page, cursor = await store.page("org.example.notes", limit=10)
-    await db.close()
+    async with _store(current, keys) as store:
+        await store.put_many(NOTES, [{"_id": f"n{i}", "i": i} for i in range(50)])
+        await store.update(NOTES, "n7", {"i": "seven"}, "1")  # version 2
+        await store.delete("org.example.notes", "n3")  # a gap in seq
+        await store.put_many(OPERATIONS, [{"_id": "n1", "amount": 1.5, "date": "2024-01-02"}])
+        before = [d async for d in store.iterate("org.example.notes")]
+        first_page, cursor = await store.page("org.example.notes", limit=10)
 
     legacy = tmp_path / "legacy.db"
     _schema_3_copy(current, legacy)
@@ -92,11 +101,9 @@ async def test_of_two_rows_with_one_id_hash_the_first_written_is_kept(
 ) -> None:
     """Only tampering makes them (the hash is keyed over the doctype): the copy goes."""
     current = tmp_path / "current.db"
-    db = await Database.open(current)
-    store = DocumentStore(db, keys)
-    await store.create(NOTES, {"_id": "a", "text": "genuine"})
-    await store.ensure_doctype(OPERATIONS)
-    await db.close()
+    async with _store(current, keys) as store:
+        await store.create(NOTES, {"_id": "a", "text": "genuine"})
+        await store.ensure_doctype(OPERATIONS)
     legacy = tmp_path / "legacy.db"
     _schema_3_copy(current, legacy)
     conn = sqlite3.connect(legacy, isolation_level=None)
