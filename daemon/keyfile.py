@@ -79,7 +79,7 @@ def read_key_file(path: Path, box_id: str) -> bytes:
 def check_location(path: str, data_dir: Path) -> str:
     """The normalised absolute path for a key file, refusing places that defeat its point."""
     if not path or "\0" in path or len(path) > 1024:
-        raise InputError("give the key file's path, e.g. /media/selfdata-key/selfdata.key")
+        raise InputError("give the key file's path, e.g. /media/selfdatakey/selfdata.key")
     if not path.startswith("/"):
         raise InputError(f"the key file's path must be absolute, not {path!r}")
     clean = os.path.normpath(path)

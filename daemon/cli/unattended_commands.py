@@ -71,7 +71,7 @@ def enable(
     """Turn unattended unlock on: make a key file the box will look for at PATH.
 
     PATH is where the box will find the file after a restart, e.g. on a USB stick:
-    /media/selfdata-key/selfdata.key. Running it again makes a new key; the old one
+    /media/selfdatakey/selfdata.key. Running it again makes a new key; the old one
     stops working.
     """
     target = output or path

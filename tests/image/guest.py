@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["Card", "Guest", "GuestError", "prepare_card"]
+__all__ = ["Card", "Guest", "GuestError", "make_stick", "prepare_card"]
 
 GIB = 1024**3
 SSH_USER = "admin"
@@ -84,6 +84,22 @@ def fat_write(disk: Path, source: Path, name: str) -> None:
     )
 
 
+def make_stick(path: Path, label: str, files: dict[str, bytes]) -> Path:
+    """A FAT USB stick image holding ``files``, made without mounting anything."""
+    with path.open("wb") as disk:
+        disk.truncate(32 * 1024**2)
+    subprocess.run(["mkfs.vfat", "-n", label, str(path)], check=True, capture_output=True)
+    for name, data in files.items():
+        source = path.parent / f"stick-{name}"
+        source.write_bytes(data)
+        subprocess.run(
+            ["mcopy", "-o", "-i", str(path), str(source), f"::/{name}"],
+            check=True,
+            env=_mtools_env(),
+        )
+    return path
+
+
 def prepare_card(image_xz: Path, workdir: Path, settings: str, extra_bytes: int = GIB) -> Card:
     """Flash the image to a 'card' extra_bytes larger, and put the settings file on it."""
     disk = workdir / "card.img"
@@ -120,6 +136,7 @@ class Guest:
     workdir: Path
     ssh_key: Path
     ports: dict[int, int] = field(default_factory=dict)  # guest port -> loopback port
+    sticks: list[Path] = field(default_factory=list)  # more disks: USB sticks plugged in
     proc: subprocess.Popen[bytes] | None = None
     boots: int = 0
     _stderr: BinaryIO | None = None
@@ -157,6 +174,16 @@ class Guest:
             f"if=none,id=card,file={self.card.disk},format=raw,cache=unsafe",
             "-device",
             "virtio-blk-pci,drive=card",
+            *[
+                arg
+                for i, stick in enumerate(self.sticks)
+                for arg in (
+                    "-drive",
+                    f"if=none,id=stick{i},file={stick},format=raw,cache=unsafe",
+                    "-device",
+                    f"virtio-blk-pci,drive=stick{i}",
+                )
+            ],
             "-netdev",
             f"user,id=lan,restrict=on,{fwd}",
             "-device",

@@ -79,14 +79,14 @@ def test_the_key_file_can_go_to_stdout_for_another_place(
     result = initialised.ok(
         "unattended",
         "enable",
-        "/media/selfdata-key/selfdata.key",
+        "/media/selfdatakey/selfdata.key",
         "-o",
         "-",
         "--passphrase-file",
         str(passphrase_file),
     )
     assert result.out.startswith("selfdata key file v1\n")
-    assert "/media/selfdata-key/selfdata.key" in result.err
+    assert "/media/selfdatakey/selfdata.key" in result.err
 
 
 def test_a_restarted_daemon_unlocks_itself_with_the_key_file(
