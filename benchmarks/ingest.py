@@ -20,6 +20,7 @@ from gen import DOCTYPE
 from procs import (
     PYTHON,
     VENV_BIN,
+    ChildrenPeak,
     Daemon,
     cpu_seconds,
     io_written,
@@ -76,9 +77,12 @@ def daemon_import(plan: IngestPlan, data: Path, docs: int, tag: str) -> dict[str
         idle = vm(daemon.pid)
         written0, cpu0 = io_written(daemon.pid), cpu_seconds(daemon.pid)
         reset_peak_rss(daemon.pid)
-        cli = run(
-            selfdata(data_dir, "import", "--doctype", DOCTYPE, str(data), "--json", "--no-progress")
-        )
+        with ChildrenPeak(daemon.pid) as worker:
+            cli = run(
+                selfdata(
+                    data_dir, "import", "--doctype", DOCTYPE, str(data), "--json", "--no-progress"
+                )
+            )
         _check_report(cli.stdout, docs)
         after = vm(daemon.pid)
         written1, cpu1 = io_written(daemon.pid), cpu_seconds(daemon.pid)
@@ -94,6 +98,7 @@ def daemon_import(plan: IngestPlan, data: Path, docs: int, tag: str) -> dict[str
         "daemon_rss_before_kib": idle["VmRSS"],
         "daemon_peak_rss_kib": after["VmHWM"],
         "daemon_rss_after_kib": after["VmRSS"],
+        "worker_peak_rss_kib": worker.peak_kib,
         "written_during_import": written1 - written0,
         # the daemon's writes from just before the import to its exit: includes the WAL
         # checkpoint (TRUNCATE) it runs as it closes the store

@@ -25,6 +25,7 @@ from typing import Any
 
 __all__ = [
     "VENV_BIN",
+    "ChildrenPeak",
     "Daemon",
     "Finished",
     "UnixHTTP",
@@ -132,6 +133,38 @@ def vm(pid: int) -> dict[str, int]:
     return values
 
 
+class ChildrenPeak:
+    """The largest VmHWM of any child of ``pid`` (the import worker), sampled every 20 ms
+    in a thread while it runs: a child's peak is gone once it has exited."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> ChildrenPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            for task in Path(f"/proc/{self.pid}/task").glob("*/children"):
+                try:
+                    children = task.read_text().split()
+                except OSError:
+                    continue
+                for child in children:
+                    try:
+                        self.peak_kib = max(self.peak_kib, vm(int(child)).get("VmHWM", 0))
+                    except (OSError, ValueError):
+                        continue  # gone meanwhile
+
+
 def reset_peak_rss(pid: int) -> None:
     """Reset VmHWM to the current RSS (Linux ``clear_refs`` 5), for a peak of what follows."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
@@ -151,10 +184,11 @@ def io_written(pid: int) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a live process, all threads."""
+    """User + system CPU seconds of a live process, all threads, and of the children it
+    has waited for (the daemon's import worker: its CPU is the import's too)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return sum(int(f) for f in fields[11:15]) / TICKS
 
 
 # -- the admin socket -----------------------------------------------------------------------

@@ -40,7 +40,10 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     input_bytes = r["config"]["input_bytes"]
     speedup = sqlite_utils["wall"] / daemon["wall"]
     amplification = daemon["written_incl_shutdown"] / input_bytes
-    small_peak, big_peak = daemon["daemon_peak_rss_kib"], r["peak_rss"]["daemon_peak_rss_kib"]
+    # the import's processes on the box: the daemon and its worker (when it used one)
+    small_peak = daemon["daemon_peak_rss_kib"] + daemon.get("worker_peak_rss_kib", 0)
+    big = r["peak_rss"]
+    big_peak = big["daemon_peak_rss_kib"] + big.get("worker_peak_rss_kib", 0)
     growth = big_peak / small_peak
     out = [
         {
@@ -56,7 +59,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             "met": amplification < 3,
         },
         {
-            "target": f"daemon peak RSS, {r['config']['big_docs']:,} vs {r['config']['docs']:,} docs",
+            "target": f"daemon + worker peak RSS, {r['config']['big_docs']:,} vs {r['config']['docs']:,} docs",
             "measured": f"{kib_mb(big_peak)} vs {kib_mb(small_peak)} MB ({growth:.2f}×)",
             "goal": f"≤ {RSS_GROWTH_LIMIT:.2f}× (size-independent)",
             "met": growth <= RSS_GROWTH_LIMIT,
@@ -215,6 +218,7 @@ def _peak(r: dict[str, Any]) -> str:
             kib_mb(small["daemon_rss_before_kib"]),
             kib_mb(small["daemon_peak_rss_kib"]),
             kib_mb(small["daemon_rss_after_kib"]),
+            kib_mb(small.get("worker_peak_rss_kib", 0)),
             kib_mb(small["cli_peak_rss_kib"]),
             f"{small['written_incl_shutdown'] / c['input_bytes']:.2f}",
         ],
@@ -225,6 +229,7 @@ def _peak(r: dict[str, Any]) -> str:
             kib_mb(big["daemon_rss_before_kib"]),
             kib_mb(big["daemon_peak_rss_kib"]),
             kib_mb(big["daemon_rss_after_kib"]),
+            kib_mb(big.get("worker_peak_rss_kib", 0)),
             kib_mb(big["cli_peak_rss_kib"]),
             f"{big['written_incl_shutdown'] / c['big_input_bytes']:.2f}",
         ],
@@ -241,6 +246,7 @@ def _peak(r: dict[str, Any]) -> str:
                     "daemon RSS before MB",
                     "daemon peak MB",
                     "daemon RSS after MB",
+                    "worker peak MB",
                     "CLI peak MB",
                     "written/input",
                 ],

@@ -40,6 +40,7 @@ PAGES = [
     ("/apps/logis", True),
     ("/apps/energy?view=day", True),
     ("/apps/energy?view=month", True),
+    ("/apps/energy?view=year", True),
     ("/apps/budget", True),
     ("/data", True),
     ("/data/io.cozy.bank.operations", True),

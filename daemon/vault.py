@@ -33,6 +33,7 @@ from .errors import IntegrityError, VaultError, WeakPassphrase, WrongPassphrase
 __all__ = [
     "MIN_PASSPHRASE_LENGTH",
     "Keys",
+    "Namer",
     "Purpose",
     "Unattended",
     "VaultHeader",
@@ -63,6 +64,34 @@ class Purpose(IntEnum):
     AUDIT = 8
 
 
+class Namer:
+    """The keyed hash that names records on disk (16-byte BLAKE2b), apart from the other
+    keys: what the import worker gets, which names records and reads nothing."""
+
+    __slots__ = ("_hasher",)
+
+    def __init__(self, key: bytes) -> None:
+        self._hasher = hashlib.blake2b(digest_size=16, key=key)
+
+    def __repr__(self) -> str:  # never print key material, even by accident
+        return "Namer(<key>)"
+
+    def __call__(self, data: bytes) -> bytes:
+        h = self._hasher.copy()  # the keyed set-up is done once; each name copies it
+        h.update(data)
+        return h.digest()
+
+    def doctype_hash(self, doctype: str) -> bytes:
+        return self(b"doctype\0" + doctype.encode())
+
+    def id_hash(self, doctype_hash: bytes, doc_id: str) -> bytes:
+        return self(b"document\0" + doctype_hash + b"\0" + doc_id.encode())
+
+    def content_id(self, doctype: str, canonical: bytes, occurrence: int) -> str:
+        """A stable ``_id`` for a record that has none (see :mod:`selfdata.importers.run`)."""
+        return self(b"content\0%s\0%s\0%d" % (doctype.encode(), canonical, occurrence)).hex()
+
+
 @dataclass
 class Keys:
     """The unlocked key set. Lives in memory only while the box is unlocked."""
@@ -91,7 +120,15 @@ class Keys:
             b"\0".join([p.encode() if isinstance(p, str) else p for p in parts]), size
         )
 
+    def namer(self) -> Namer:
+        namer: Namer | None = self._namers.get(0)
+        if namer is None:
+            namer = self._namers[0] = Namer(self.subkey(Purpose.NAMES))
+        return namer
+
     def name_joined(self, data: bytes, size: int = 16) -> bytes:
+        if size == 16:
+            return self.namer()(data)
         hasher = self._namers.get(size)
         if hasher is None:  # keyed set-up done once; each name copies it (the hot path)
             hasher = self._namers[size] = hashlib.blake2b(

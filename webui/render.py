@@ -66,6 +66,26 @@ API_MESSAGES = (
     "too many wrong attempts: try again in {n} s",
     "this box is already set up: there is no setup code",
     "unattended unlock is not enabled on this box",
+    # backups and restore: a target the box cannot use
+    "backup to {target} failed: {reason}",
+    "{target}: the server's host key is not the one given: refusing to connect",
+    "{target}: the server refused the key or password",
+    "{target}: cannot connect ({reason})",
+    "{target}: give an SSH private key or a password",
+    "{target}: the keys were refused ({code})",
+    "{target}: cannot reach the object store ({reason})",
+    "{target}: no bucket {bucket} there",
+    "{target}: give the access key and its secret key",
+    "a target's name is 1 to 32 lowercase letters, digits and dashes",
+    "a backup directory must be an absolute path, not {path}",
+    "the host key must look like `ssh-ed25519 AAAA…` (as ssh-keyscan prints)",
+    "there is no complete snapshot at {target}",
+    "no selfdata backup at {target} ({reason})",
+    "this backup was made by a newer selfdata: upgrade selfdata first",
+    # sources
+    "{connector} needs {field} ({label})",
+    "a schedule is a short text such as 'every 6h' or '30 7 * * *'",
+    "the schedule is empty: use 'manual' for a source you run by hand",
 )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import shutil
@@ -32,7 +31,7 @@ from urllib.parse import quote
 
 from ... import __file__ as _selfdata_init
 from .protocol import ProtocolError, encode, read_frame
-from .sandbox import Policy, landlock_abi
+from .sandbox import Policy, landlock_abi, protect_memory
 
 __all__ = [
     "Refused",
@@ -56,7 +55,6 @@ _SYSTEM_READ = (
     "/etc/ld.so.cache", "/etc/mime.types", "/dev/null", "/dev/urandom", "/dev/random",
     "/dev/zero",
 )  # fmt: skip
-_PR_SET_DUMPABLE = 4
 _WARNED: set[Path] = set()
 
 
@@ -185,13 +183,6 @@ def _interpreter_world_readable() -> bool:
     return True
 
 
-def _protect_daemon() -> None:
-    """Make the daemon's memory unreadable through ptrace and /proc/<pid>/mem by
-    processes of the same user (Debian does not enable Yama's ptrace restriction)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
-
-
 Serve = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
@@ -207,7 +198,7 @@ async def run_child(
     on_hello: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run one child to its end; returns its ``done`` message (or one made for it)."""
-    _protect_daemon()
+    protect_memory()  # the daemon's
     workdir = Path(tempfile.mkdtemp(prefix="selfdata-run-"))
     policy = make_policy(workdir, protect=protect, devices=devices, read_extra=read_extra)
     if policy.uid is not None:

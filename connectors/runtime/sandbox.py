@@ -29,8 +29,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Policy", "SandboxError", "apply", "landlock_abi"]
+__all__ = ["Policy", "SandboxError", "apply", "landlock_abi", "protect_memory"]
 
+_PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
@@ -79,6 +80,12 @@ class Policy:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Policy:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def protect_memory() -> None:
+    """Make this process's memory unreadable through ptrace and /proc/<pid>/mem by
+    processes of the same user (Debian does not enable Yama's ptrace restriction)."""
+    _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def apply(policy: Policy) -> list[str]:

@@ -6,29 +6,34 @@ came before it in this import. Importing the same file twice changes nothing; tw
 identical rows in one file stay two documents. "Came before in this import" is asked of
 the store (rows written after this run's first ``seq``), so memory stays bounded
 whatever the size of the file.
+
+Records are read and checked by :mod:`.checked`: in a child process for a big input
+(:mod:`.worker`, a second core), here for a small one. Either way this module gets the
+same batches, and gives ids, seals and writes them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, Callable
+import os
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
 from ..doctypes import Doctype
-from ..errors import SelfdataError
 from ..store import DocumentStore
-from ..store.codec import encode_parsed
 from ..store.documents import BulkWriter, Existing, Prepared
-from .coerce import coerce_to_schema
-from .records import Record, RowError, read_records
+from .checked import BATCH, Checked, Item, checked_batches, with_id
+from .records import FORMATS, RowError
+from .worker import worker_batches
 
-__all__ = ["BATCH", "ImportReport", "import_records"]
+__all__ = ["BATCH", "WORKER_FROM", "ImportReport", "import_records"]
 
-BATCH = 2000
+#: Inputs at least this big are checked in a child process (auto mode).
+WORKER_FROM = 1024 * 1024
 MAX_REPORTED_ERRORS = 100
 
 
@@ -72,25 +77,32 @@ async def import_records(
     *,
     id_field: str | None = None,
     progress: Callable[[ImportReport], None] | None = None,
+    worker: bool | None = None,
 ) -> ImportReport:
+    """Store the records of ``chunks``; ``worker``: check them in a child process
+    (:mod:`.worker`), in this one, or (``None``) in a child when the input is big."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
     report = ImportReport(doctype.name)
     async with documents.bulk(doctype) as writer:
-        run = _Run(writer, id_field, report, coerce=fmt == "csv")
-        # Batch k is written (SQLite works in its own thread) while batch k+1 is parsed.
+        run = _Run(writer, report)
+        batches = await _checked(documents, chunks, fmt, doctype, id_field, worker)
+        # Batch k is written (SQLite works in its own thread) while batch k+1 is checked.
         writing: asyncio.Task[None] | None = None
         try:
-            async for line, item in read_records(chunks, fmt):
-                report.read += 1
-                if isinstance(item, RowError):
-                    report.add_error(item)
-                    continue
-                run.add(line, item)
-                if len(run.batch) >= BATCH:
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.create_task(run.flush(run.take()))
-                    if progress:
-                        progress(report)
+            async for items in batches:
+                for item in items:
+                    report.read += 1
+                    if len(item) == 2:
+                        report.add_error(RowError(*item))  # type: ignore[misc]
+                    else:
+                        run.add(item)  # type: ignore[arg-type]
+                    if len(run.batch.prepared) >= BATCH:
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.create_task(run.flush(run.take()))
+                        if progress:
+                            progress(report)
             if writing is not None:
                 await writing
             await run.flush(run.take())
@@ -99,79 +111,84 @@ async def import_records(
                 writing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await writing
+            await batches.aclose()
     if progress:
         progress(report)
     return report
 
 
+async def _checked(
+    documents: DocumentStore,
+    chunks: AsyncIterable[bytes],
+    fmt: str,
+    doctype: Doctype,
+    id_field: str | None,
+    worker: bool | None,
+) -> AsyncGenerator[list[Item], None]:
+    if worker is None:  # a child costs ~0.1 s to start: worth it past a few thousand rows
+        head: list[bytes] = []
+        size = 0
+        stream = aiter(chunks)
+        async for chunk in stream:
+            head.append(chunk)
+            size += len(chunk)
+            if size >= WORKER_FROM:
+                break
+        worker = size >= WORKER_FROM and (os.cpu_count() or 1) > 1
+        chunks = _chain(head, stream)
+    if worker:
+        return worker_batches(chunks, fmt, doctype, id_field, documents.names_key())
+    return checked_batches(chunks, fmt, doctype, id_field, documents.namer)
+
+
+async def _chain(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in head:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
+
+
+#: (canonical JSON, doc id, id hash, packed JSON or None): an id a record may get
+_Candidate = tuple[bytes, str, bytes, bytes | None]
+
+
 @dataclass
 class _Batch:
-    records: list[Record] = field(default_factory=list)
-    #: Each record's canonical JSON, encoded once: stored as is (with an id spliced in).
-    encoded: list[bytes] = field(default_factory=list)
+    #: Records with an id, ready; None where a record gets a content id
+    prepared: list[Prepared | None] = field(default_factory=list)
     content: list[tuple[int, bytes]] = field(default_factory=list)  # (index, canonical JSON)
+    #: canonical JSON -> its occurrence-0 content id, id hash and packed JSON (as checked)
+    first: dict[bytes, tuple[str, bytes, bytes | None]] = field(default_factory=dict)
 
 
 class _Run:
-    def __init__(
-        self, writer: BulkWriter, id_field: str | None, report: ImportReport, *, coerce: bool
-    ) -> None:
+    def __init__(self, writer: BulkWriter, report: ImportReport) -> None:
         self.writer = writer
         self.store = writer.store
         self.doctype = writer.doctype
-        self.id_field = id_field
         self.report = report
-        self.coerce = coerce and self.doctype.builtin
-        self._batch = _Batch()
-
-    @property
-    def batch(self) -> list[Record]:
-        return self._batch.records
+        self.batch = _Batch()
 
     def take(self) -> _Batch:
-        batch, self._batch = self._batch, _Batch()
+        batch, self.batch = self.batch, _Batch()
         return batch
 
-    def add(self, line: int, record: Record) -> None:
-        if self.coerce:  # CSV cells are text; JSON already has its types
-            record = coerce_to_schema(record, self.doctype.schema or {})
-        if self.id_field is not None:
-            value = record.get(self.id_field)
-            if value in (None, ""):
-                self.report.add_error(RowError(line, f"no value in id field {self.id_field!r}"))
-                return
-            record["_id"] = str(value)
-        elif "_id" in record and not (isinstance(record["_id"], str) and record["_id"]):
-            self.report.add_error(RowError(line, "_id must be a non-empty string"))
-            return
-        record.pop("_rev", None)
-        try:
-            self.doctype.validate(record)
-            canonical = encode_parsed(record)
-        except SelfdataError as err:
-            self.report.add_error(RowError(line, err.message))
-            return
-        except ValueError as err:
-            self.report.add_error(RowError(line, str(err)))
-            return
-        if "_id" not in record:
-            self._batch.content.append((len(self._batch.records), canonical))
-        self._batch.records.append(record)
-        self._batch.encoded.append(canonical)
+    def add(self, item: Checked) -> None:
+        _, given, canonical, doc_id, ih, packed = item
+        batch = self.batch
+        if given is None:
+            batch.content.append((len(batch.prepared), canonical))
+            batch.first[canonical] = (doc_id, ih, packed)
+            batch.prepared.append(None)
+        else:
+            batch.prepared.append(Prepared(given, canonical, ih, packed=packed))
 
     async def flush(self, batch: _Batch) -> None:
-        if not batch.records:
+        if not batch.prepared:
             return
         tx = await self.writer.transaction()
-        items: list[Prepared | None] = [None] * len(batch.records)
-        content_at = {index for index, _ in batch.content}
+        items = batch.prepared
         dh = self.writer.dh
-        for index, record in enumerate(batch.records):
-            if index not in content_at:
-                doc_id = record["_id"]
-                items[index] = Prepared(
-                    doc_id, batch.encoded[index], self.store.id_hash(dh, doc_id)
-                )
         existing = await self.store.lookup(tx, dh, [i.id_hash for i in items if i is not None])
         await self._assign_content_ids(tx, batch, items, existing)
         ready = [i for i in items if i is not None]
@@ -197,41 +214,39 @@ class _Run:
         "Free" means not yet written by this run (its row's ``seq`` is not above the
         run's start). Every run hands the numbers out in the same order (0, 1, 2, … per
         distinct content), so a re-import finds the same ids. The first round needs one
-        lookup for the whole batch; only repeated contents need more.
+        lookup for the whole batch; only repeated contents need more. Occurrence 0, by far
+        the most common, was named (and packed) when the record was checked.
         """
         pending: dict[bytes, list[int]] = {}  # canonical JSON -> batch indexes
         for index, canonical in batch.content:
             pending.setdefault(canonical, []).append(index)
         tried = dict.fromkeys(pending, 0)  # occurrence numbers below this were taken
         dh, start, name = self.writer.dh, self.writer.start, self.doctype.name
-        content_id, id_hash = self.store.content_id, self.store.id_hash
+        content_id, id_hash, first_of = self.store.content_id, self.store.id_hash, batch.first
         while pending:
-            # (canonical, doc id, id hash) per candidate: a Prepared only for those taken
-            candidates: list[tuple[bytes, str, bytes]] = []
+            # (canonical, doc id, id hash, packed) per candidate
+            candidates: list[_Candidate] = []
             for canonical, indexes in pending.items():
                 first = tried[canonical]
                 for n in range(first, first + len(indexes)):
-                    doc_id = content_id(name, canonical, n)
-                    candidates.append((canonical, doc_id, id_hash(dh, doc_id)))
+                    if n == 0:
+                        candidates.append((canonical, *first_of[canonical]))
+                    else:
+                        doc_id = content_id(name, canonical, n)
+                        candidates.append((canonical, doc_id, id_hash(dh, doc_id), None))
                 tried[canonical] = first + len(indexes)
             existing.update(await self.store.lookup(tx, dh, [c[2] for c in candidates]))
-            free: dict[bytes, list[tuple[str, bytes]]] = {}
-            for canonical, doc_id, ih in candidates:
-                old = existing.get(ih)
+            free: dict[bytes, list[_Candidate]] = {}
+            for candidate in candidates:
+                old = existing.get(candidate[2])
                 if old is None or old.seq <= start:
-                    free.setdefault(canonical, []).append((doc_id, ih))
+                    free.setdefault(candidate[0], []).append(candidate)
             still: dict[bytes, list[int]] = {}
             for canonical, indexes in pending.items():
                 ids = free.get(canonical, [])
-                for index, (doc_id, ih) in zip(indexes, ids, strict=False):
-                    items[index] = Prepared(doc_id, _with_id(doc_id, canonical), ih, True)
-                    batch.records[index]["_id"] = doc_id
+                for index, (_, doc_id, ih, packed) in zip(indexes, ids, strict=False):
+                    plain = with_id(doc_id, canonical)
+                    items[index] = Prepared(doc_id, plain, ih, True, packed)
                 if len(indexes) > len(ids):
                     still[canonical] = indexes[len(ids) :]
             pending = still
-
-
-def _with_id(doc_id: str, canonical: bytes) -> bytes:
-    """``canonical`` (a JSON object) with ``_id`` added first, without encoding it again."""
-    head = b'{"_id":"' + doc_id.encode() + b'"'
-    return head + b"}" if canonical == b"{}" else head + b"," + canonical[1:]

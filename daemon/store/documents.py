@@ -16,13 +16,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import aiosqlite
 
 from ..doctypes import Doctype
 from ..errors import Conflict, InputError, IntegrityError, NotFound
-from ..vault import Keys, Purpose
+from ..vault import Keys, Namer, Purpose
 from .codec import ad_for, dumps, open_document, open_json, pack_documents, seal_json, seal_packed
 from .db import Database
 
@@ -46,6 +46,8 @@ class Prepared(NamedTuple):
     plain: bytes  # the canonical JSON that is stored
     id_hash: bytes
     touch: bool = False
+    #: ``plain`` as codec.pack_documents makes it, when the caller did that already
+    packed: bytes | None = None
 
 
 class Existing(NamedTuple):
@@ -66,21 +68,28 @@ class DocumentStore:
         self._db = db
         self._keys = keys
         self._key = keys.subkey(Purpose.DOCUMENTS)
+        self._namer = keys.namer()
         self._known_doctypes: set[bytes] = set()
 
     # -- naming --------------------------------------------------------------------------
 
+    @property
+    def namer(self) -> Namer:
+        return self._namer
+
+    def names_key(self) -> bytes:
+        """The naming key alone, for the import worker (see importers/worker.py)."""
+        return self._keys.subkey(Purpose.NAMES)
+
     def doctype_hash(self, doctype: str) -> bytes:
-        return self._keys.name("doctype", doctype)
+        return self._namer.doctype_hash(doctype)
 
     def id_hash(self, doctype_hash: bytes, doc_id: str) -> bytes:
-        # == self._keys.name("document", doctype_hash, doc_id), joined by hand: hot path
-        return self._keys.name_joined(b"document\0" + doctype_hash + b"\0" + doc_id.encode())
+        return self._namer.id_hash(doctype_hash, doc_id)
 
     def content_id(self, doctype: str, canonical: bytes, occurrence: int) -> str:
         """A stable ``_id`` for a record that has none (see :mod:`selfdata.importers.run`)."""
-        data = b"content\0%s\0%s\0%d" % (doctype.encode(), canonical, occurrence)
-        return self._keys.name_joined(data).hex()
+        return self._namer.content_id(doctype, canonical, occurrence)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -223,6 +232,7 @@ class DocumentStore:
         ids: list[bytes] = []
         versions: list[int] = []
         plains: list[bytes] = []
+        ready: list[bytes | None] = []  # packed, where the caller did it
         key = self._key
         for item in items:
             ih = item.id_hash
@@ -250,12 +260,19 @@ class DocumentStore:
             ids.append(ih)
             versions.append(version)
             plains.append(item.plain)
+            ready.append(item.packed)
             existing[ih] = Existing(0, version, b"", item.plain)  # a later duplicate sees it
         # sealed in batch: zstd in one call (in a thread for big batches), nonces at once
-        if len(plains) >= _COMPRESS_IN_THREAD:
-            packed = await asyncio.to_thread(pack_documents, plains)
-        else:
-            packed = pack_documents(plains)
+        todo = [i for i, p in enumerate(ready) if p is None]
+        if todo:
+            unpacked = [plains[i] for i in todo]
+            if len(todo) >= _COMPRESS_IN_THREAD:
+                done = await asyncio.to_thread(pack_documents, unpacked)
+            else:
+                done = pack_documents(unpacked)
+            for i, p in zip(todo, done, strict=True):
+                ready[i] = p
+        packed = cast("list[bytes]", ready)
         ads = [ad_for(b"doc", dh, ih, v) for ih, v in zip(ids, versions, strict=True)]
         bodies = seal_packed(key, packed, ads)
         await conn.executemany(

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import aiohttp
@@ -48,16 +49,22 @@ async def test_plain_http_only_redirects_to_https(data_dir: DataDir, method: str
     assert "initialized" not in body  # nothing of the box answers over plain HTTP
 
 
+def stored_documents(cli: Cli) -> int:
+    with closing(sqlite3.connect(f"file:{cli.data_dir.database}?mode=ro", uri=True)) as db:
+        return int(db.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+
 def test_sigterm_during_an_import_commits_or_rolls_back_never_corrupts(
     cli: Cli, tmp_path: Path, passphrase_file: Path
 ) -> None:
-    rows = 120_000
+    rows = 200_000
     source = tmp_path / "big.jsonl"
     with source.open("w") as f:
         for i in range(rows):
             f.write(json.dumps({"_id": f"r{i:06}", "amount": i, "label": "opération"}) + "\n")
     daemon = start_daemon(cli, tmp_path / "daemon.log")
     cli.ok("init", "--passphrase-file", str(passphrase_file))
+    before = stored_documents(cli)
     importer = subprocess.Popen(
         [
             sys.executable,
@@ -76,7 +83,13 @@ def test_sigterm_during_an_import_commits_or_rolls_back_never_corrupts(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.0)
+    # the signal comes once the import is under way (a first transaction is in), not a
+    # guessed delay after which a fast machine would have finished it
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and importer.poll() is None:
+        if stored_documents(cli) > before:  # the first transaction committed
+            break
+        time.sleep(0.05)
     assert importer.poll() is None, "the import finished before the signal: make it bigger"
     assert daemon.stop(signal.SIGTERM) == 0  # a clean exit, within systemd's stop timeout
     out, err = importer.communicate(timeout=60)

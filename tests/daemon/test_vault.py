@@ -19,6 +19,7 @@ from selfdata.errors import VaultError, WeakPassphrase, WrongPassphrase
 from selfdata.paths import DataDir
 from selfdata.vault import (
     Keys,
+    Namer,
     Purpose,
     VaultHeader,
     check_passphrase,
@@ -309,6 +310,24 @@ def test_keys_never_print_their_material() -> None:
     assert bytes(range(32)).hex() not in repr(keys)
     assert "0, 1, 2" not in repr(keys)
     assert "\\x01" not in repr(keys)
+    names = keys.subkey(Purpose.NAMES)
+    assert names.hex() not in repr(keys.namer())
+    assert repr(names) not in repr(keys.namer())
+
+
+def test_the_namer_names_as_the_keys_do() -> None:
+    """The import worker gets the naming key alone: its names must be the box's."""
+    keys = Keys(bytearray(range(32)))
+    namer = Namer(keys.subkey(Purpose.NAMES))
+    dh = keys.name("doctype", "org.example.notes")
+    assert namer.doctype_hash("org.example.notes") == dh
+    assert namer.id_hash(dh, "é/1") == keys.name("document", dh, "é/1")
+    assert (
+        namer.content_id("org.example.notes", b"{}", 2)
+        == keys.name_joined(b"content\0org.example.notes\0{}\0" + b"2").hex()
+    )
+    assert keys.namer()(b"x") == namer(b"x") == keys.name_joined(b"x")
+    assert keys.name_joined(b"x", size=32) != namer(b"x")  # other sizes: their own hash
 
 
 def test_wiping_keys_zeroes_the_master_key_and_forgets_subkeys() -> None:

@@ -318,17 +318,23 @@ def test_every_page_in_each_language_and_size(
         check_axe(page, axe, f"{name} {lang} {device}")
         shot(page, f"{lang}-{device}-{name}")
     # the API's usual messages are said in the page's language; others as the API wrote them
-    said = page.evaluate(
-        "() => ['wrong passphrase', 'too many wrong attempts: try again in 7 s', 'odd']"
-        ".map((m) => window.selfdata.say(m))"
-    )
+    messages = [
+        "wrong passphrase",
+        "too many wrong attempts: try again in 7 s",
+        "backup to sftp://me@nas:22/b failed: sftp://me@nas:22/b: cannot connect (timed out)",
+        "odd",
+    ]
+    said = page.evaluate("(messages) => messages.map((m) => window.selfdata.say(m))", messages)
     if lang == "fr":
         assert said == [
             "phrase de passe incorrecte",
             "trop d'essais erronés : réessayez dans 7 s",
+            # a message quoting another: both translated; the system's own words stay
+            "la sauvegarde vers sftp://me@nas:22/b a échoué : "
+            "sftp://me@nas:22/b : connexion impossible (timed out)",
             "odd",
         ]
     else:
-        assert said == ["wrong passphrase", "too many wrong attempts: try again in 7 s", "odd"]
+        assert said == messages
     tab.check_clean()
     tab.close()

@@ -429,6 +429,24 @@ def test_sftp_and_s3_targets_from_their_forms(
         page.click(f"[data-run={name}]")
         page.wait_for_selector(f"#target-{name} .last-result[data-ok=true]", timeout=60_000)
     assert "selfdata-secret" not in page.content()  # secrets never come back
+
+    # changing when and how many keeps the place and its secrets
+    page.click("#target-nas summary")
+    page.select_option("#e-nas-schedule", "every 7d")
+    page.fill("#e-nas-daily", "3")
+    page.check("#target-nas input[name=paused]")
+    check_axe(page, axe, "backups: editing a target")
+    page.click("form[data-edit=nas] button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelector('#target-nas .pairs').textContent.includes('paused')"
+    )
+    pairs = page.text_content("#target-nas .pairs") or ""
+    assert "Every week · paused" in pairs, pairs
+    assert "the last 3 days, 4 weeks and 12 months" in pairs, pairs
+    assert page.input_value("#e-nas-schedule") == "every 7d"
+    with page.expect_navigation(timeout=60_000):  # the page reloads only on success
+        page.click("[data-run=nas]")  # the SSH key was kept: it still backs up
+    assert page.get_attribute("#target-nas .last-result", "data-ok") == "true"
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("[data-remove=garage]")
     page.wait_for_selector("#target-garage", state="detached")

@@ -79,5 +79,8 @@ def test_the_api_messages_a_page_translates_are_the_apis_own() -> None:
         p.read_text() for p in Path(WEBUI.parent).rglob("*.py") if "webui" not in p.parts
     )
     for message in API_MESSAGES:
-        if message.replace("{n}", "7") not in raised:
-            assert message in sources, f"no API error says {message!r} any more"
+        if message.replace("{n}", "7") in raised:
+            continue
+        # a placeholder stands for an f-string's field, whatever its expression
+        pattern = re.sub(r"\\\{\w+\\\}", r"\\{[^{}]+\\}", re.escape(message))
+        assert re.search(pattern, sources), f"no API error says {message!r} any more"

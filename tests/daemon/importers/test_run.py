@@ -1,4 +1,8 @@
-"""An import run: good rows stored, bad rows reported, and running it again changes nothing."""
+"""An import run: good rows stored, bad rows reported, and running it again changes nothing.
+
+Every test runs twice: records checked in this process, and in the worker process big
+imports use (selfdata.importers.worker); both must behave the same in every way.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import pytest
 from selfdata import crypto
 from selfdata.doctypes import Doctype, resolve
 from selfdata.importers import ImportReport, import_records
+from selfdata.importers import run as import_run
 from selfdata.importers.run import BATCH, MAX_REPORTED_ERRORS
 from selfdata.store import Database, DocumentStore
 from selfdata.vault import Keys
@@ -20,13 +25,12 @@ NOTES = resolve("org.example.notes")
 OPERATIONS = resolve("io.cozy.bank.operations")
 
 
-@pytest.fixture
-async def documents(tmp_path: Path) -> AsyncIterator[DocumentStore]:
-    db = await Database.open(tmp_path / "import.db")
-    try:
-        yield DocumentStore(db, Keys(bytearray(crypto.random_key())))
-    finally:
-        await db.close()
+@pytest.fixture(autouse=True, params=["checked here", "checked in a worker"])
+def checking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    in_worker = request.param == "checked in a worker"
+    monkeypatch.setattr(import_run, "WORKER_FROM", 0 if in_worker else 1 << 62)
+    monkeypatch.setattr(import_run.os, "cpu_count", lambda: 2)  # also on a one-core runner
+    return str(request.param)
 
 
 async def stream(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:

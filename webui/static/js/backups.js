@@ -41,6 +41,34 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   const result = (name) => document.querySelector(`[data-result="${name}"]`);
+  // Editing keeps the place and its secrets (a PUT without secrets keeps them) and does
+  // not reach the target again: only when and how many change.
+  for (const edit of document.querySelectorAll("form[data-edit]")) {
+    edit.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const name = edit.dataset.edit;
+      const out = result(name);
+      out.classList.remove("error");
+      if (!edit.reportValidity()) return;
+      const f = edit.elements;
+      const button = edit.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        await sd.api("PUT", `/api/v1/backups/${encodeURIComponent(name)}`, {
+          ...JSON.parse(edit.dataset.target),
+          schedule: f.schedule.value,
+          retention: { daily: Number(f.daily.value), weekly: Number(f.weekly.value), monthly: Number(f.monthly.value) },
+          enabled: !f.paused.checked,
+          check: false,
+        });
+        window.location.reload();
+      } catch (err) {
+        out.classList.add("error");
+        sd.show(out, err.message);
+        button.disabled = false;
+      }
+    });
+  }
   for (const button of document.querySelectorAll("[data-run]")) {
     button.addEventListener("click", async () => {
       const name = button.dataset.run;

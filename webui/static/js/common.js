@@ -20,7 +20,8 @@ window.selfdata = {
     }
     return data;
   },
-  // An API message in the page's language when the page brought its translation.
+  // An API message in the page's language when the page brought its translation. Each
+  // placeholder's text is strictly shorter than the message, so the recursion ends.
   say(message) {
     const block = document.getElementById("api-messages");
     if (!block) return message;
@@ -30,7 +31,12 @@ window.selfdata = {
       if (!english.includes("{")) continue;
       const pattern = english.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, "(?<$1>.+?)");
       const found = new RegExp(`^${pattern}$`).exec(message);
-      if (found) return window.selfdata.format(translated, found.groups);
+      if (found) {
+        // a message quoting another ("backup to X failed: <why>") translates both
+        const values = {};
+        for (const [key, value] of Object.entries(found.groups)) values[key] = window.selfdata.say(value);
+        return window.selfdata.format(translated, values);
+      }
     }
     return message;
   },
