@@ -118,6 +118,7 @@ async def measure(session: aiohttp.ClientSession, path: str, runs: int) -> dict[
             html = first + await r.read()
             total.append(time.perf_counter() - t0)
             assert r.status == 200, (path, r.status)
+            final = r.url.path_qs  # where redirects led
     weight = len(html)
     for asset in sorted(set(re.findall(r'(?:href|src)="(/static/[^"]+)"', html.decode()))):
         async with session.get(
@@ -126,6 +127,7 @@ async def measure(session: aiohttp.ClientSession, path: str, runs: int) -> dict[
             weight += len(await r.read())
     return {
         "path": path,
+        "final": final,
         "ttfb_median_ms": statistics.median(ttfb) * 1000,
         "ttfb_p95_ms": sorted(ttfb)[int(0.95 * (len(ttfb) - 1))] * 1000,
         "total_median_ms": statistics.median(total) * 1000,
@@ -159,9 +161,13 @@ async def main() -> None:
                 await load(session, url, args.minutes, code)
                 loaded = time.perf_counter() - t0
                 results = []
-                for path, _ in PAGES:
-                    await measure(session, path, 2)  # warm: caches, first template compile
-                    results.append(await measure(session, path, args.runs))
+                async with aiohttp.ClientSession(  # what a browser without a session sees
+                    base_url=url, connector=aiohttp.TCPConnector(ssl=False)
+                ) as stranger:
+                    for path, signed_in in PAGES:
+                        who = session if signed_in else stranger
+                        await measure(who, path, 2)  # warm: caches, first template compile
+                        results.append(await measure(who, path, args.runs))
         finally:
             proc.terminate()
             proc.wait(30)

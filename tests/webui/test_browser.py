@@ -338,3 +338,51 @@ def test_every_page_in_each_language_and_size(
         assert said == messages
     tab.check_clean()
     tab.close()
+
+
+@pytest.mark.parametrize(("lang", "device"), [("fr", "phone"), ("en", "phone"), ("fr", "desktop")])
+def test_the_first_run_pages_in_each_language_and_size(
+    browser: Any, tmp_path: Path, axe: str, lang: str, device: str
+) -> None:
+    """Setup, the recovery key, the welcome step and unlock, as the journey sees them in
+    English on a desktop: here in the other languages and sizes, each on a fresh box."""
+    with running_server(tmp_path / "box") as fresh:
+        tab = Tab(browser, fresh, lang, PHONE if device == "phone" else DESKTOP)
+        page = tab.page
+        page.goto(fresh.url + "/")
+        page.wait_for_url("**/setup")
+        assert page.get_attribute("html", "lang") == lang
+        for step in ("setup", "setup: restore"):
+            if step == "setup: restore":
+                page.check("input[name=start][value=restore]")
+                page.wait_for_selector("#restore-form", state="visible")
+            check_width(page, step)
+            check_axe(page, axe, f"{step} {lang} {device}")
+            shot(page, f"{lang}-{device}-{step.replace(': ', '-')}")
+        page.check("input[name=start][value=new]")
+        page.fill("#setup-code", fresh.cli.ok("setup-code").out.strip())
+        page.fill("#passphrase", PASSPHRASE)
+        page.fill("#passphrase2", PASSPHRASE)
+        page.click("#setup-form button[type=submit]")
+        page.wait_for_selector("#step-recovery", state="visible")
+        check_width(page, "recovery key")
+        check_axe(page, axe, f"recovery key {lang} {device}")
+        shot(page, f"{lang}-{device}-recovery-key")
+        page.check("#saved")
+        page.click("#recovery-continue")
+        page.wait_for_url("**/welcome")
+        check_width(page, "welcome")
+        check_axe(page, axe, f"welcome {lang} {device}")
+        shot(page, f"{lang}-{device}-welcome")
+        page.goto(fresh.url + "/settings")
+        page.wait_for_selector("#lock-button")
+        page.click("#lock-button")
+        page.wait_for_url("**/unlock")
+        check_width(page, "unlock")
+        check_axe(page, axe, f"unlock {lang} {device}")
+        shot(page, f"{lang}-{device}-unlock")
+        page.fill("#passphrase", PASSPHRASE)
+        page.press("#passphrase", "Enter")
+        page.wait_for_url(fresh.url + "/")
+        tab.check_clean()
+        tab.close()
