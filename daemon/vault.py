@@ -98,7 +98,8 @@ class Keys:
 
     master: bytearray
     _cache: dict[Purpose, bytes] = field(default_factory=dict, repr=False)
-    _namers: dict[int, Any] = field(default_factory=dict, repr=False)
+    _namers: dict[int, Any] = field(default_factory=dict, repr=False)  # other sizes
+    _namer: Namer | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # never print key material, even by accident
         return "Keys(<unlocked>)"
@@ -121,10 +122,9 @@ class Keys:
         )
 
     def namer(self) -> Namer:
-        namer: Namer | None = self._namers.get(0)
-        if namer is None:
-            namer = self._namers[0] = Namer(self.subkey(Purpose.NAMES))
-        return namer
+        if self._namer is None:
+            self._namer = Namer(self.subkey(Purpose.NAMES))
+        return self._namer
 
     def name_joined(self, data: bytes, size: int = 16) -> bytes:
         if size == 16:
@@ -147,6 +147,7 @@ class Keys:
             self.master[i] = 0
         self._cache.clear()
         self._namers.clear()
+        self._namer = None
 
 
 @dataclass(frozen=True)

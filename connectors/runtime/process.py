@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ... import __file__ as _selfdata_init
 from .protocol import ProtocolError, encode, read_frame
-from .sandbox import Policy, landlock_abi, protect_memory
+from .sandbox import Policy, landlock_abi, protect_memory, python_paths
 
 __all__ = [
     "Refused",
@@ -157,11 +156,7 @@ def make_policy(
 @cache
 def _read_paths(python_path: tuple[str, ...]) -> tuple[str, ...]:
     """What the child may read; by Python path, which a test (or a plugin) may extend."""
-    paths = {p for p in python_path if p and os.path.isdir(p)}
-    paths |= {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.__file__)}
-    here = Path(__file__).resolve().parent  # .../connectors/runtime
-    paths |= {str(here.parent), str(Path(_selfdata_init).resolve().parent)}
-    paths |= set(_SYSTEM_READ)
+    paths = python_paths(python_path) | set(_SYSTEM_READ)
     return tuple(sorted(paths | {os.path.realpath(p) for p in paths}))
 
 

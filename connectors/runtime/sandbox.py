@@ -26,10 +26,15 @@ import errno
 import os
 import platform
 import struct
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Policy", "SandboxError", "apply", "landlock_abi", "protect_memory"]
+from ... import __file__ as _selfdata_init
+
+__all__ = ["Policy", "SandboxError", "apply", "landlock_abi", "protect_memory", "python_paths"]
 
 _PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
@@ -80,6 +85,19 @@ class Policy:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Policy:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def python_paths(python_path: Iterable[str]) -> set[str]:
+    """What this interpreter reads to import: the path's folders, its prefixes and standard
+    library, and selfdata's own folders (where an editable install's links lead), each
+    also as its real path."""
+    paths = {p for p in python_path if p and os.path.isdir(p)}
+    paths |= {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.__file__)}
+    paths |= {
+        str(Path(__file__).resolve().parent.parent),
+        str(Path(_selfdata_init).resolve().parent),
+    }
+    return paths | {os.path.realpath(p) for p in paths}
 
 
 def protect_memory() -> None:

@@ -102,8 +102,8 @@ def packed(batch: list[Item]) -> list[Item]:
     for i in records:
         _, given, canonical, doc_id, _, _ = batch[i]  # type: ignore[misc]
         plains.append(canonical if given is not None else with_id(doc_id, canonical))
-    for i, packed in zip(records, pack_documents(plains), strict=True):
-        batch[i] = (*batch[i][:5], packed)  # type: ignore[assignment]
+    for i, compressed in zip(records, pack_documents(plains), strict=True):
+        batch[i] = (*batch[i][:5], compressed)  # type: ignore[assignment]
     return batch
 
 

@@ -171,19 +171,13 @@ def _message(batch: list[Item]) -> bytes:
 
 def _confine() -> list[str]:
     """Read-only Python, nothing else (see the module docstring)."""
-    import selfdata  # noqa: PLC0415 - only the child needs it here
+    from ..connectors.runtime import sandbox  # noqa: PLC0415 - only the child needs it
 
-    from ..connectors.runtime.sandbox import Policy, apply, protect_memory  # noqa: PLC0415
-
-    # what a lazy import could still want; every module this needs is loaded already
+    # the decoders the reader may switch to, loaded now; a lazy import can still read Python
     for name in ("utf_8_sig", "utf_16", "utf_16_le", "utf_16_be", "cp1252"):
         codecs.lookup(name)
-    paths = {p for p in sys.path if p and os.path.isdir(p)}
-    paths |= {sys.prefix, sys.base_prefix, os.path.dirname(os.__file__)}
-    paths.add(os.path.dirname(os.path.realpath(selfdata.__file__)))  # editable installs
-    read = sorted(paths | {os.path.realpath(p) for p in paths})
-    protect_memory()  # it holds the naming key
-    return apply(Policy(read=read, write=[]))
+    sandbox.protect_memory()  # it holds the naming key
+    return sandbox.apply(sandbox.Policy(read=sorted(sandbox.python_paths(sys.path)), write=[]))
 
 
 def main() -> int:

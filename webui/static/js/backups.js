@@ -10,6 +10,11 @@ function formatBytes(lang, bytes) {
   return new Intl.NumberFormat(lang, { style: "unit", unit: units[unit], unitDisplay: "short", maximumFractionDigits: 1 }).format(value);
 }
 
+// The retention fields (_target.html's retention_fields) as the API takes them.
+function retentionOf(f) {
+  return { daily: Number(f.daily.value), weekly: Number(f.weekly.value), monthly: Number(f.monthly.value) };
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const sd = window.selfdata;
   const lang = document.documentElement.lang;
@@ -30,7 +35,7 @@ document.addEventListener("DOMContentLoaded", () => {
         await sd.api("PUT", `/api/v1/backups/${encodeURIComponent(f.name.value.trim())}`, {
           ...sd.targets.body(form),
           schedule: f.schedule.value,
-          retention: { daily: Number(f.daily.value), weekly: Number(f.weekly.value), monthly: Number(f.monthly.value) },
+          retention: retentionOf(f),
         });
         window.location.reload();
       } catch (err) {
@@ -57,7 +62,7 @@ document.addEventListener("DOMContentLoaded", () => {
         await sd.api("PUT", `/api/v1/backups/${encodeURIComponent(name)}`, {
           ...JSON.parse(edit.dataset.target),
           schedule: f.schedule.value,
-          retention: { daily: Number(f.daily.value), weekly: Number(f.weekly.value), monthly: Number(f.monthly.value) },
+          retention: retentionOf(f),
           enabled: !f.paused.checked,
           check: false,
         });
