@@ -21,7 +21,8 @@ from .errors import AlreadyInitialized, IntegrityError, Locked, NotInitialized, 
 from .keyfile import check_location, key_file_text
 from .paths import DataDir
 from .store import Database, DocumentStore, FileStore, Inbox, MergeReport, SeriesStore
-from .store.codec import ad_for, open_document, open_json
+from .store.codec import ad_for, open_dictionary, open_document, open_json
+from .store.dictionaries import Dictionaries
 from .vault import Keys, Purpose, VaultHeader, check_passphrase, create_vault
 
 __all__ = ["Box", "FsckReport", "kdf_target_seconds"]
@@ -245,6 +246,8 @@ class Box:
             self._keys.wipe()
         if self._series is not None:
             self._series.clear_cache()
+        if self._documents is not None:
+            self._documents.clear_cache()
         self._keys = self._documents = self._series = self._files = None
 
     async def _rewrap(self, keys: Keys, new_passphrase: str) -> None:
@@ -308,6 +311,7 @@ class Box:
 
     async def _fsck_records(self, keys: Keys, report: FsckReport) -> None:
         doc_key, series_key = keys.subkey(Purpose.DOCUMENTS), keys.subkey(Purpose.SERIES)
+        dictionaries = Dictionaries()  # the ones that open, for the documents after
         checks: list[tuple[str, str, Any]] = [
             (
                 "doctypes",
@@ -315,10 +319,15 @@ class Box:
                 lambda r: open_json(doc_key, r[1], ad_for(b"doctype", r[0])),
             ),
             (
+                "dictionaries",
+                "SELECT doctype, id, body FROM dictionaries ORDER BY seq",
+                lambda r: dictionaries.add(r[1], r[0], open_dictionary(doc_key, *r)),
+            ),
+            (
                 "documents",
                 "SELECT doctype, id, version, body FROM documents",
                 lambda r: json.loads(
-                    open_document(doc_key, r[3], ad_for(b"doc", r[0], r[1], r[2]))
+                    open_document(doc_key, r[3], ad_for(b"doc", r[0], r[1], r[2]), dictionaries)
                 ),
             ),
             (

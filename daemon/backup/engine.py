@@ -35,7 +35,7 @@ from .. import __version__, crypto
 from ..box import Box
 from ..errors import IntegrityError, SelfdataError
 from ..store import FILES_DOCTYPE, SCHEMA_VERSION
-from ..store.codec import ad_for, open_document
+from ..store.codec import ad_for, open_dictionaries, open_document
 from ..vault import Keys, Purpose
 from .repository import (
     Retention,
@@ -246,11 +246,19 @@ def _referenced_blobs(copy: Path, keys: Keys) -> set[str]:
         rows = conn.execute(
             "SELECT id, version, body FROM documents WHERE doctype = ?", (dh,)
         ).fetchall()
+        dictionaries = open_dictionaries(
+            doc_key,
+            conn.execute(
+                "SELECT id, doctype, body FROM dictionaries WHERE doctype = ? ORDER BY seq", (dh,)
+            ),
+        )
     finally:
         conn.close()
     names: set[str] = set()
     for ih, version, body in rows:
-        doc = json.loads(open_document(doc_key, body, ad_for(b"doc", dh, ih, version)))
+        doc = json.loads(
+            open_document(doc_key, body, ad_for(b"doc", dh, ih, version), dictionaries)
+        )
         if isinstance(doc, dict) and doc.get("type") == "file":
             names.add(keys.name("blob", str(doc["_id"])).hex())
     return names

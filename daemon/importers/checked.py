@@ -8,7 +8,9 @@ output is plain tuples, the same in both places, in batches:
   to store. Without an ``_id`` the id is its first content id (occurrence 0), which the
   import keeps unless this run already wrote it (see :mod:`.run`); ``packed`` is the
   stored JSON (with that id) compressed, when the caller asked for it;
-- ``(line, message)``: a record refused, and why.
+- ``(line, message)``: a record refused, and why;
+- ``bytes``, first in a batch of the worker's: the compression dictionary it trained on
+  that batch (the doctype had none), which the records after it are packed with.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from collections.abc import AsyncGenerator, AsyncIterable
 from ..doctypes import Doctype
 from ..errors import SelfdataError
 from ..store.codec import encode_parsed, pack_documents
+from ..store.dictionaries import train
 from ..vault import Namer
 from .coerce import coerce_to_schema
 from .records import Record, RowError, read_records
 
-__all__ = ["BATCH", "Checked", "Item", "Refused", "checked_batches", "packed", "with_id"]
+__all__ = ["BATCH", "Checked", "Item", "Packer", "Refused", "checked_batches", "with_id"]
 
 #: Records per batch: what one write to the store takes, and one message of the worker.
 BATCH = 2000
@@ -95,16 +98,27 @@ async def checked_batches(
         yield batch
 
 
-def packed(batch: list[Item]) -> list[Item]:
-    """``batch`` with its records compressed, in one zstd call (what the worker does)."""
-    records = [i for i, item in enumerate(batch) if len(item) > 2]
-    plains = []
-    for i in records:
-        _, given, canonical, doc_id, _, _ = batch[i]  # type: ignore[misc]
-        plains.append(canonical if given is not None else with_id(doc_id, canonical))
-    for i, compressed in zip(records, pack_documents(plains), strict=True):
-        batch[i] = (*batch[i][:5], compressed)  # type: ignore[assignment]
-    return batch
+class Packer:
+    """Batches compressed as the store would (what the worker does): with the doctype's
+    dictionary, or with one trained on the first batch big enough to train one."""
+
+    def __init__(self, dictionary: bytes | None) -> None:
+        self.dictionary = dictionary
+
+    def __call__(self, batch: list[Item]) -> list[Item | bytes]:
+        """``batch`` with its records compressed in one zstd call; the new dictionary
+        first, if it trained one."""
+        records = [i for i, item in enumerate(batch) if len(item) > 2]
+        plains = []
+        for i in records:
+            _, given, canonical, doc_id, _, _ = batch[i]  # type: ignore[misc]
+            plains.append(canonical if given is not None else with_id(doc_id, canonical))
+        trained = None
+        if self.dictionary is None:
+            trained = self.dictionary = train(plains)
+        for i, compressed in zip(records, pack_documents(plains, self.dictionary), strict=True):
+            batch[i] = (*batch[i][:5], compressed)  # type: ignore[assignment]
+        return [trained, *batch] if trained is not None else list(batch)
 
 
 def with_id(doc_id: str, canonical: bytes) -> bytes:

@@ -25,6 +25,7 @@ import aiosqlite
 
 from ..doctypes import Doctype
 from ..store import DocumentStore
+from ..store.dictionaries import checked_dictionary
 from ..store.documents import BulkWriter, Existing, Prepared
 from .checked import BATCH, Checked, Item, checked_batches, with_id
 from .records import FORMATS, RowError
@@ -92,6 +93,10 @@ async def import_records(
         try:
             async for items in batches:
                 for item in items:
+                    if isinstance(item, bytes):  # the dictionary the worker trained
+                        checked_dictionary(item)  # now: a bad one stops the import at once
+                        run.batch.dictionary = item
+                        continue
                     report.read += 1
                     if len(item) == 2:
                         report.add_error(RowError(*item))  # type: ignore[misc]
@@ -124,7 +129,7 @@ async def _checked(
     doctype: Doctype,
     id_field: str | None,
     worker: bool | None,
-) -> AsyncGenerator[list[Item], None]:
+) -> AsyncGenerator[list[Item | bytes], None]:
     if worker is None:  # a child costs ~0.1 s to start: worth it past a few thousand rows
         head: list[bytes] = []
         size = 0
@@ -137,8 +142,9 @@ async def _checked(
         worker = size >= WORKER_FROM and (os.cpu_count() or 1) > 1
         chunks = _chain(head, stream)
     if worker:
-        return worker_batches(chunks, fmt, doctype, id_field, documents.names_key())
-    return checked_batches(chunks, fmt, doctype, id_field, documents.namer)
+        dictionary = await documents.dictionary(doctype.name)
+        return worker_batches(chunks, fmt, doctype, id_field, documents.names_key(), dictionary)
+    return checked_batches(chunks, fmt, doctype, id_field, documents.namer)  # type: ignore[return-value]
 
 
 async def _chain(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -159,6 +165,8 @@ class _Batch:
     content: list[tuple[int, bytes]] = field(default_factory=list)  # (index, canonical JSON)
     #: canonical JSON -> its occurrence-0 content id, id hash and packed JSON (as checked)
     first: dict[bytes, tuple[str, bytes, bytes | None]] = field(default_factory=dict)
+    #: a dictionary the worker trained, which this batch's records are packed with
+    dictionary: bytes | None = None
 
 
 class _Run:
@@ -189,6 +197,8 @@ class _Run:
         tx = await self.writer.transaction()
         items = batch.prepared
         dh = self.writer.dh
+        if batch.dictionary is not None:
+            await self.store.add_dictionary(tx, dh, batch.dictionary)
         existing = await self.store.lookup(tx, dh, [i.id_hash for i in items if i is not None])
         await self._assign_content_ids(tx, batch, items, existing)
         ready = [i for i in items if i is not None]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import fcntl
 import io
 import json
 import marshal
@@ -37,24 +38,37 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from ..doctypes import Doctype, resolve
 from ..errors import SelfdataError, ValidationError
 from ..vault import Namer
-from .checked import Item, checked_batches, packed
+from .checked import Item, Packer, checked_batches
 
 __all__ = ["worker_batches"]
 
 _HEADER = struct.Struct("<I")
 _CHUNK = 64 * 1024
+_PIPE_BYTES = 1024 * 1024  # Linux's default cap (/proc/sys/fs/pipe-max-size)
 #: A batch holds at most BATCH_BYTES and one more record (a line of MAX_RECORD
 #: characters, a few MB as JSON): a longer message is a broken child, not a batch.
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 
 async def worker_batches(
-    chunks: AsyncIterable[bytes], fmt: str, doctype: Doctype, id_field: str | None, names: bytes
-) -> AsyncGenerator[list[Item], None]:
-    """:func:`.checked.checked_batches` of ``chunks`` (packed), computed by a child
-    process; ``names``: the naming key."""
+    chunks: AsyncIterable[bytes],
+    fmt: str,
+    doctype: Doctype,
+    id_field: str | None,
+    names: bytes,
+    dictionary: bytes | None,
+) -> AsyncGenerator[list[Item | bytes], None]:
+    """:func:`.checked.checked_batches` of ``chunks``, packed (:class:`.checked.Packer`
+    with the doctype's ``dictionary``), computed by a child process; ``names``: the
+    naming key."""
     config = json.dumps(
-        {"doctype": doctype.name, "fmt": fmt, "id_field": id_field, "names": names.hex()}
+        {
+            "doctype": doctype.name,
+            "fmt": fmt,
+            "id_field": id_field,
+            "names": names.hex(),
+            "dictionary": dictionary.hex() if dictionary is not None else None,
+        }
     ).encode()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", "-m", __name__,
@@ -142,20 +156,34 @@ def _exit(code: int) -> str:
 # --- the child --------------------------------------------------------------------------
 
 
+def _widen_pipes() -> None:
+    """1 MiB pipes instead of 64 KiB: 16 times fewer wake-ups of the daemon's event loop
+    to move the same bytes, both ways."""
+    for fd in (0, 1):
+        with contextlib.suppress(AttributeError, OSError):  # not Linux, or capped lower
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+
 async def _stdin_chunks(stdin: io.BufferedReader) -> AsyncIterator[bytes]:
-    while chunk := stdin.read1(_CHUNK):
+    while chunk := stdin.read1(_PIPE_BYTES):
         yield chunk
 
 
 async def _child(
-    stdin: io.BufferedReader, doctype: Doctype, fmt: str, id_field: str | None, namer: Namer
+    stdin: io.BufferedReader,
+    doctype: Doctype,
+    fmt: str,
+    id_field: str | None,
+    namer: Namer,
+    pack: Packer,
 ) -> None:
     out = sys.stdout.buffer
-    # batch k is compressed (zstd lets go of the GIL) while batch k+1 is parsed
+    # batch k is compressed (zstd lets go of the GIL) while batch k+1 is parsed; one
+    # thread, so batches are packed in order (the first may train the dictionary)
     with ThreadPoolExecutor(1) as packer:
         pending: Future[bytes] | None = None
         async for batch in checked_batches(_stdin_chunks(stdin), fmt, doctype, id_field, namer):
-            packing = packer.submit(_message, batch)
+            packing = packer.submit(_message, pack, batch)
             if pending is not None:
                 out.write(pending.result())
             pending = packing
@@ -164,8 +192,8 @@ async def _child(
     out.flush()
 
 
-def _message(batch: list[Item]) -> bytes:
-    blob = marshal.dumps(packed(batch))
+def _message(pack: Packer, batch: list[Item]) -> bytes:
+    blob = marshal.dumps(pack(batch))
     return _HEADER.pack(len(blob)) + blob
 
 
@@ -182,6 +210,7 @@ def _confine() -> list[str]:
 
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when this stops
+    _widen_pipes()
     stdin = sys.stdin.buffer
     assert isinstance(stdin, io.BufferedReader)  # what a pipe is, with read1
     head = stdin.read(_HEADER.size)
@@ -189,12 +218,14 @@ def main() -> int:
         return 2
     config = json.loads(stdin.read(_HEADER.unpack(head)[0]))
     namer = Namer(bytes.fromhex(config.pop("names")))
+    dictionary = config["dictionary"]
+    pack = Packer(bytes.fromhex(dictionary) if dictionary is not None else None)
     doctype = resolve(config["doctype"])
     with contextlib.suppress(ValidationError):  # compiles the validator: before the sandbox
         doctype.validate({})
     _confine()
     try:
-        asyncio.run(_child(stdin, doctype, config["fmt"], config["id_field"], namer))
+        asyncio.run(_child(stdin, doctype, config["fmt"], config["id_field"], namer, pack))
     except BrokenPipeError:  # the parent stopped reading: it has its reasons
         os._exit(1)
     return 0

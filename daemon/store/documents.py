@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -21,10 +22,21 @@ from typing import Any, NamedTuple, cast
 import aiosqlite
 
 from ..doctypes import Doctype
-from ..errors import Conflict, InputError, IntegrityError, NotFound
+from ..errors import Conflict, InputError, IntegrityError, NotFound, StoreError
 from ..vault import Keys, Namer, Purpose
-from .codec import ad_for, dumps, open_document, open_json, pack_documents, seal_json, seal_packed
+from .codec import (
+    ad_for,
+    dumps,
+    open_dictionaries,
+    open_document,
+    open_json,
+    pack_documents,
+    seal_dictionary,
+    seal_json,
+    seal_packed,
+)
 from .db import Database
+from .dictionaries import TRAIN_FROM, Dictionaries, MissingDictionary, checked_dictionary, train
 
 __all__ = ["BulkWriter", "DocumentStore", "Existing", "Prepared", "PutResult"]
 
@@ -70,6 +82,8 @@ class DocumentStore:
         self._key = keys.subkey(Purpose.DOCUMENTS)
         self._namer = keys.namer()
         self._known_doctypes: set[bytes] = set()
+        self._dictionaries = Dictionaries()
+        self._dictionaries_loaded = False
 
     # -- naming --------------------------------------------------------------------------
 
@@ -113,7 +127,7 @@ class DocumentStore:
         )
         if row is None:
             raise NotFound(f"no document {doc_id!r} in {doctype}")
-        return self._open(dh, ih, row[0], row[1])
+        return (await self._opened(dh, [(ih, row[0], row[1])]))[0]
 
     async def count(self, doctype: str) -> int:
         row = await self._db.fetchone(
@@ -135,7 +149,7 @@ class DocumentStore:
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        docs = [self._open(dh, ih, v, b) for _, ih, v, b in rows]
+        docs = await self._opened(dh, [(ih, v, b) for _, ih, v, b in rows])
         return docs, (rows[-1][0] if more and rows else None)
 
     async def iterate(self, doctype: str) -> AsyncIterator[Doc]:
@@ -144,8 +158,8 @@ class DocumentStore:
         async for rows in self._db.iterate(
             "SELECT id, version, body FROM documents WHERE doctype = ? ORDER BY seq", (dh,)
         ):
-            for ih, v, b in rows:
-                yield self._open(dh, ih, v, b)
+            for doc in await self._opened(dh, rows):
+                yield doc
 
     # -- writing -------------------------------------------------------------------------
 
@@ -181,6 +195,7 @@ class DocumentStore:
         """
         dh = self.doctype_hash(doctype.name)
         items = [self.prepare(dh, doc) for doc in docs]
+        await self.load_dictionaries(again=False)
         async with self._db.transaction() as tx:
             await self._ensure_doctype(tx, doctype.name)
             existing = await self.lookup(tx, dh, [i.id_hash for i in items])
@@ -247,7 +262,9 @@ class DocumentStore:
             elif _same(
                 old.plain
                 if old.plain is not None
-                else open_document(key, old.body, ad_for(b"doc", dh, ih, old.version)),
+                else open_document(
+                    key, old.body, ad_for(b"doc", dh, ih, old.version), self._dictionaries
+                ),
                 item.plain,
             ):
                 results.append(PutResult(item.doc_id, str(old.version), False, False))
@@ -266,10 +283,15 @@ class DocumentStore:
         todo = [i for i, p in enumerate(ready) if p is None]
         if todo:
             unpacked = [plains[i] for i in todo]
+            dictionary = self._dictionaries.newest(dh)
+            if dictionary is None and len(unpacked) >= TRAIN_FROM:
+                dictionary = await asyncio.to_thread(train, unpacked)
+                if dictionary is not None:
+                    await self.add_dictionary(conn, dh, dictionary)
             if len(todo) >= _COMPRESS_IN_THREAD:
-                done = await asyncio.to_thread(pack_documents, unpacked)
+                done = await asyncio.to_thread(pack_documents, unpacked, dictionary)
             else:
-                done = pack_documents(unpacked)
+                done = pack_documents(unpacked, dictionary)
             for i, p in zip(todo, done, strict=True):
                 ready[i] = p
         packed = cast("list[bytes]", ready)
@@ -298,10 +320,64 @@ class DocumentStore:
             if rev is not None and rev != str(row[0]):
                 raise Conflict(f"document {doc_id!r} changed since revision {rev} (now {row[0]})")
             await db.execute("DELETE FROM documents WHERE +doctype = ? AND id = ?", (dh, ih))
+            async with db.execute(
+                "SELECT 1 FROM documents WHERE doctype = ? LIMIT 1", (dh,)
+            ) as cur:
+                emptied = await cur.fetchone() is None
+            if emptied:  # its dictionaries hold pieces of its records: they go too
+                await db.execute("DELETE FROM dictionaries WHERE doctype = ?", (dh,))
+        if emptied:
+            self._dictionaries.drop(dh)
 
     async def last_seq(self) -> int:
         row = await self._db.fetchone("SELECT coalesce(max(seq), 0) FROM documents")
         return int(row[0]) if row else 0
+
+    # -- compression dictionaries (see dictionaries.py) -------------------------------------
+
+    async def load_dictionaries(self, *, again: bool = True) -> None:
+        """Read the store's dictionaries (``again=False``: unless read already)."""
+        if self._dictionaries_loaded and not again:
+            return
+        rows = await self._db.fetchall("SELECT id, doctype, body FROM dictionaries ORDER BY seq")
+        self._dictionaries = open_dictionaries(self._key, rows)
+        self._dictionaries_loaded = True
+
+    def clear_cache(self) -> None:
+        """Forget the decrypted dictionaries (they hold pieces of records): at lock."""
+        self._dictionaries = Dictionaries()
+        self._dictionaries_loaded = False
+
+    async def dictionary(self, doctype: str) -> bytes | None:
+        """The dictionary ``doctype``'s documents are compressed with now, if it has one."""
+        await self.load_dictionaries(again=False)
+        return self._dictionaries.newest(self.doctype_hash(doctype))
+
+    async def add_dictionary(self, conn: aiosqlite.Connection, dh: bytes, data: bytes) -> None:
+        """Store a new dictionary for doctype ``dh`` in the caller's transaction; the
+        doctype's writes use it from now on."""
+        dict_id, _ = checked_dictionary(data)
+        try:
+            await conn.execute(
+                "INSERT INTO dictionaries(id, doctype, body) VALUES (?, ?, ?)",
+                (dict_id, dh, seal_dictionary(self._key, dh, dict_id, data)),
+            )
+        except sqlite3.IntegrityError:  # a random 31-bit id drawn twice: 1 in 2**31
+            raise StoreError(
+                "two compression dictionaries drew the same id: run the import again"
+            ) from None
+        self._dictionaries.add(dict_id, dh, data)
+
+    async def _opened(self, dh: bytes, rows: Sequence[Sequence[Any]]) -> list[Doc]:
+        """Rows opened; a dictionary another writer added since is read first."""
+        await self.load_dictionaries(again=False)
+        try:
+            return [self._open(dh, ih, v, b) for ih, v, b in rows]
+        except MissingDictionary as err:
+            await self.load_dictionaries()
+            if err.dict_id not in self._dictionaries:
+                raise
+            return [self._open(dh, ih, v, b) for ih, v, b in rows]
 
     # -- internals -------------------------------------------------------------------------
 
@@ -319,7 +395,7 @@ class DocumentStore:
         return str(open_json(self._key, blob, ad_for(b"doctype", h)))
 
     def _open(self, dh: bytes, ih: bytes, version: int, body: bytes) -> Doc:
-        plain = open_document(self._key, body, ad_for(b"doc", dh, ih, version))
+        plain = open_document(self._key, body, ad_for(b"doc", dh, ih, version), self._dictionaries)
         try:
             doc: Doc = json.loads(plain)
         except ValueError as err:  # authentic but unparsable: a bug, not tampering
@@ -386,6 +462,7 @@ class BulkWriter:
 
     async def __aenter__(self) -> BulkWriter:
         await self.store.ensure_doctype(self.doctype)
+        await self.store.load_dictionaries(again=False)
         self.start = await self.store.last_seq()
         self._bulk = self._db.bulk()
         await self._bulk.__aenter__()

@@ -99,4 +99,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE documents_v4 RENAME TO documents;
     CREATE INDEX documents_by_doctype ON documents(doctype, seq)
     """,
+    """
+    CREATE TABLE dictionaries (
+        seq     INTEGER PRIMARY KEY,     -- order added: a doctype writes with its newest
+        id      INTEGER NOT NULL UNIQUE, -- zstd dictionary id (random), named by frames
+        doctype BLOB NOT NULL REFERENCES doctypes(hash),
+        body    BLOB NOT NULL            -- the dictionary, encrypted, bound to doctype and id
+    )
+    """,
 )

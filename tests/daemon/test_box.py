@@ -21,6 +21,7 @@ from selfdata.errors import (
     WrongPassphrase,
 )
 from selfdata.paths import DataDir
+from selfdata.store.dictionaries import TRAIN_FROM
 
 PASSPHRASE = "correct horse battery staple"
 NOTES = resolve("org.example.notes")
@@ -281,6 +282,25 @@ async def test_fsck_finds_a_corrupted_row(
     report = await box.fsck()
     assert not report.ok
     assert [p for p in report.problems if p.startswith(table)], report.problems
+
+
+async def test_fsck_finds_a_corrupted_compression_dictionary(box: Box, data_dir: DataDir) -> None:
+    docs = [
+        {"_id": f"o{i}", "label": f"PRLV SEPA EDF CLIENTS PARTICULIERS {i}", "amount": -i}
+        for i in range(TRAIN_FROM)
+    ]
+    await box.documents.put_many(NOTES, docs)
+    assert (await box.fsck()).ok
+    ((seq, body),) = raw(data_dir.database, "SELECT seq, body FROM dictionaries")
+    raw(data_dir.database, "UPDATE dictionaries SET body = ? WHERE seq = ?",
+        body[:30] + bytes([body[30] ^ 1]) + body[31:], seq)  # fmt: skip
+    report = await box.fsck()
+    assert report.checked["dictionaries"] == 1
+    assert report.problems[0] == "dictionaries: a stored record failed authentication"
+    # the documents packed with it cannot be read either, and each says so
+    lacking = [p for p in report.problems if p.startswith("documents:")]
+    assert len(lacking) == TRAIN_FROM
+    assert "compression dictionary the store lacks" in lacking[0]
 
 
 @pytest.mark.parametrize(("table", "column", "key"), CORRUPTIBLE)

@@ -10,6 +10,7 @@ from typing import Any
 from selfdata.box import Box
 from selfdata.doctypes import resolve
 from selfdata.store import FILES_DOCTYPE
+from selfdata.store.dictionaries import TRAIN_FROM
 
 CANARY = "zqxARCHIVECANARYjv"
 BILL = b"%PDF-1.4\n" + (CANARY.encode() + b" facture EDF 2024\n") * 2000
@@ -18,6 +19,11 @@ BILL = b"%PDF-1.4\n" + (CANARY.encode() + b" facture EDF 2024\n") * 2000
 async def chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
     for i in range(0, len(data), size):
         yield data[i : i + size]
+
+
+#: Enough bank operations for the store to train their compression dictionary, which
+#: every export, backup and restore test then carries along.
+OPERATIONS = TRAIN_FROM
 
 
 async def populate(box: Box, *, files: int = 2) -> dict[str, Any]:
@@ -31,7 +37,7 @@ async def populate(box: Box, *, files: int = 2) -> dict[str, Any]:
                 "amount": -12.5 - i,
                 "date": "2024-03-14",
             }
-            for i in range(50)
+            for i in range(OPERATIONS)
         ],
     )
     await box.documents.put_many(

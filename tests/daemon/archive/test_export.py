@@ -23,7 +23,7 @@ from selfdata.errors import InputError, IntegrityError, WrongPassphrase
 from selfdata.paths import DataDir
 
 from ...conftest import PASSPHRASE
-from .sample import CANARY, chunks, contents, populate
+from .sample import CANARY, OPERATIONS, chunks, contents, populate
 
 SEAL = "a long export passphrase"
 
@@ -58,7 +58,7 @@ async def test_everything_comes_back_and_a_second_import_changes_nothing(
     try:
         first = await import_into(other, path, passphrase)
         assert first["errors"] == 0, first
-        assert first["doctypes"]["io.cozy.bank.operations"]["created"] == 50
+        assert first["doctypes"]["io.cozy.bank.operations"]["created"] == OPERATIONS
         assert first["doctypes"]["io.cozy.files"]["created"] == 2
         assert first["series"] == {"linky/papp": 3 * 1440}
         assert await contents(other) == await contents(box)
@@ -95,13 +95,13 @@ async def test_the_layout_is_open_and_matches_the_docs(box: Box, tmp_path: Path)
             entry = manifest["members"][name]
             assert entry == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     assert manifest["counts"]["documents"] == {
-        "io.cozy.bank.operations": 50,
+        "io.cozy.bank.operations": OPERATIONS,
         "org.example.notes": 30,
     }
     ops = [
         json.loads(line) for line in read["documents/io.cozy.bank.operations.jsonl"].splitlines()
     ]
-    assert len(ops) == 50
+    assert len(ops) == OPERATIONS
     assert "_rev" not in ops[0]
     assert ops[0]["_id"] == "op0"
     rows = list(csv.reader(io.StringIO(read["series/linky%2Fpapp.csv"].decode())))

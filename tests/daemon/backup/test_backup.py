@@ -66,6 +66,8 @@ async def test_restore_with_only_the_recovery_key_brings_everything_back(
         assert new.locked
         await new.unlock(PASSPHRASE)  # the passphrase the box had still opens it
         assert await contents(new) == await contents(box)
+        # the bank operations were compressed with their dictionary: it came back too
+        assert await new.documents.dictionary("io.cozy.bank.operations") is not None
         report_fsck = await new.fsck()
         assert report_fsck.ok, report_fsck.problems
         assert not (tmp_path / "new-box" / ".restore").exists()

@@ -18,7 +18,7 @@ from selfdata.scheduler.clock import Clock
 
 from ...conftest import PASSPHRASE
 from ..api.conftest import running_daemon
-from ..archive.sample import populate
+from ..archive.sample import OPERATIONS, populate
 
 DAY = 86_400.0
 
@@ -167,7 +167,7 @@ async def test_export_and_import_through_the_api(data_dir: DataDir) -> None:
         )
         assert status == 200, report
         assert report["format"] == "selfdata-export-encrypted"
-        assert report["doctypes"]["io.cozy.bank.operations"]["unchanged"] == 50
+        assert report["doctypes"]["io.cozy.bank.operations"]["unchanged"] == OPERATIONS
         status, body = await api.call(
             "POST",
             "/api/v1/archive/import?name=x",
@@ -184,7 +184,7 @@ async def test_export_and_import_through_the_api(data_dir: DataDir) -> None:
             headers={"X-Selfdata-Export-Passphrase": "export secret 1"},
         )
         assert status == 200, report
-        assert report["doctypes"]["io.cozy.bank.operations"]["unchanged"] == 50
+        assert report["doctypes"]["io.cozy.bank.operations"]["unchanged"] == OPERATIONS
         status, body = await api.call("POST", "/api/v1/import?name=moi.sealed", data=sealed)
         assert status >= 400
         assert "passphrase" in body["error"]["message"]

@@ -156,6 +156,12 @@ async def test_a_cancelled_import_stops_its_worker(documents: DocumentStore) -> 
         (r"printf '\003\000\000\000\377\377\377'", "malformed message"),  # not marshal
         (r"printf '\005\000\000\000\351\001\000\000\000'", "malformed message"),  # not a list
         ("echo 'Traceback: it broke' >&2; exit 3", r"exit status 3\): Traceback: it broke"),
+        (  # a batch that starts with a "dictionary" zstd cannot load
+            r"printf '\037\000\000\000\133\001\000\000\000\363\025\000\000\000"
+            r"\156\157\164\040\141\040\172\163\164\144\040\144\151\143\164\151"
+            r"\157\156\141\162\171'",
+            "malformed compression dictionary",
+        ),
     ],
 )
 async def test_a_worker_that_breaks_the_protocol_is_an_error_and_nothing_is_stored(
@@ -173,6 +179,24 @@ async def test_a_worker_that_breaks_the_protocol_is_an_error_and_nothing_is_stor
     with pytest.raises(SelfdataError, match=error):
         await import_records(documents, NOTES, chunked(rows(10)), "jsonl", worker=True)
     assert await documents.count("org.example.notes") == 0
+
+
+async def test_the_worker_trains_the_doctypes_dictionary_and_the_next_import_uses_it(
+    documents: DocumentStore,
+) -> None:
+    data = rows(30_000)
+    await import_records(documents, NOTES, chunked(data), "jsonl", worker=True)
+    trained = await documents.dictionary(NOTES.name)
+    assert trained is not None
+    more = await import_records(
+        documents, NOTES, chunked(rows(60_000, 30_000)), "jsonl", worker=True
+    )
+    assert more.created == 30_000
+    assert await documents.dictionary(NOTES.name) == trained
+    again = await import_records(documents, NOTES, chunked(data), "jsonl", worker=True)
+    assert again.unchanged == 30_000
+    async for doc in documents.iterate(NOTES.name):
+        assert doc["label"] == f"row {doc['n']} of the file"
 
 
 async def test_the_worker_reports_bad_rows_like_this_process(documents: DocumentStore) -> None:
