@@ -12,8 +12,8 @@ Each run is one pass:
 * only regular files whose size and modification time have not changed for
   ``settle_seconds`` (a browser still writing ``releve.ofx`` is left for the next pass),
   never hidden files nor ``.part``/``.crdownload``/``.tmp`` downloads, never symlinks;
-* OFX, QIF and CAMT.053 statements and water consumption exports, recognised by their
-  content;
+* OFX, QIF and CAMT.053 statements and water consumption exports (CSV, JSON, .xls,
+  .xlsx), recognised by their content;
 * an imported file moves to ``imported/`` inside the folder (so the owner sees it was
   taken); any other file to ``not-imported/``. When a file cannot be moved (a read-only
   folder) it is remembered in the account's state, so it is not imported again and
@@ -165,7 +165,7 @@ def _source_of(source: SourceFile) -> tuple[str, Ingest] | None:
     head = source.head()
     if (fmt := bank.format_of(head)) is not None:
         return fmt, bank.ingest
-    if water.detect(source.name, head):
+    if water.detect_source(source):
         return water.FORMAT, water.ingest
     return None
 

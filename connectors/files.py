@@ -10,7 +10,9 @@ its export ``export.txt``; a Takeout part is ``takeout-20240105T101112Z-001.zip`
 ``takeout`` a zip with entries under ``Takeout/``
 ``facebook`` a zip laid out as Facebook's "Download your information"
 ``google-json`` a lone Google export: the phone's ``Timeline.json``, ``Records.json``…
-``water``   a water utility's consumption history (CSV or JSON: date, use, index)
+``water``   a water utility's consumption history (CSV, JSON, .xls or .xlsx: date, use,
+            index); an .xls by the OLE2 signature and its workbook stream, an .xlsx by
+            the ``xl/workbook.xml`` in its zip index
 ``jsonl``   JSON Lines: one object per line
 ``csv``     delimited text with a header line
 ========== ==========================================================================
@@ -91,7 +93,7 @@ def detect_source(source: SourceFile) -> str:
     if kind_of(head) is not None:
         return "google-json"
     # before CSV and JSON Lines: a water export is one of those too, of a known shape
-    if water.detect(source.name, head):
+    if water.detect_source(source):
         return "water"
     text = head_text(head)
     if text is not None:
@@ -101,8 +103,8 @@ def detect_source(source: SourceFile) -> str:
             return "csv"
     raise InputError(
         f"cannot tell what {source.name} is: selfdata reads OFX, QIF and CAMT.053 "
-        "statements, Google Takeout and Facebook archives, water consumption exports, CSV "
-        "and JSON Lines"
+        "statements, Google Takeout and Facebook archives, water consumption exports (CSV, "
+        "JSON, .xls, .xlsx), CSV and JSON Lines"
     )
 
 
@@ -142,9 +144,11 @@ def _archive_format(source: SourceFile) -> str:
         return "takeout"
     if facebook.looks_like_facebook(names):
         return "facebook"
+    if water.is_workbook(names):  # an .xlsx; its sheets say whether it is water
+        return "water"
     raise InputError(
-        f"{source.name} is a zip archive, but neither a Google Takeout nor a Facebook "
-        '"Download your information" export'
+        f"{source.name} is a zip archive, but neither a Google Takeout, a Facebook "
+        '"Download your information" export nor an .xlsx spreadsheet'
     )
 
 

@@ -86,6 +86,22 @@ async def test_settled_statements_and_water_exports_come_in(box: Box, tmp_path: 
     assert await box.documents.count(OPERATIONS) == 9  # February: its two coffees were known
 
 
+async def test_spreadsheets_come_in_from_the_sandboxed_child(box: Box, tmp_path: Path) -> None:
+    folder = tmp_path / "Téléchargements"
+    folder.mkdir()
+    put(folder, "historique.xls", sample("water", "veolia-historique.xls"))
+    put(folder, "export.xlsx", sample("water", "suez-tout-sur-mon-eau.xlsx"))
+    put(folder, "lettre.docx", sample("water", "suez-tout-sur-mon-eau.xlsx")[:200])  # cut zip
+    done = await run(box, folder)
+    assert done.outcome == "ok", (done.message, messages(done))
+    assert done.series == {"water/daily": 18, "water/index": 18}  # xlrd, openpyxl: allowed
+    assert sorted(p.name for p in (folder / "imported").iterdir()) == [
+        "export.xlsx",
+        "historique.xls",
+    ]
+    assert [p.name for p in (folder / "not-imported").iterdir()] == ["lettre.docx"]
+
+
 async def test_a_read_only_folder_is_not_imported_again_and_again(box: Box, tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root writes into read-only folders")

@@ -110,6 +110,25 @@ def test_cli_import_of_an_unknown_file_is_one_line(
     )
 
 
+def test_cli_import_of_a_spreadsheet_says_what_was_stored(
+    cli: Cli, passphrase_file: Path, tmp_path: Path
+) -> None:
+    cli.ok("init", "--passphrase-file", str(passphrase_file))
+    good = tmp_path / "historique.xls"
+    good.write_bytes(sample("water", "veolia-historique.xls"))
+    result = cli("import", str(good), "--passphrase-file", str(passphrase_file), "--json")
+    assert result.code == 0
+    report = result.json()  # stdout is the JSON alone: xlrd printed nothing there
+    assert report["format"] == "water"
+    assert report["series"] == {"water/daily": 12, "water/index": 12}
+    cut = tmp_path / "cut.xls"
+    cut.write_bytes(sample("water", "veolia-historique.xls")[:3000])
+    result = cli("import", str(cut), "--passphrase-file", str(passphrase_file), "--json")
+    assert result.code == 1
+    assert result.json()["errors"] == 1
+    assert "Traceback" not in result.err
+
+
 def test_cli_import_without_doctype_through_the_daemon(
     cli: Cli, passphrase_file: Path, statement: Path, tmp_path: Path
 ) -> None:
