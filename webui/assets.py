@@ -1,9 +1,10 @@
 """Static files of the web UI, served from memory with a content hash and gzip.
 
-The files are the package's own (CSS, JavaScript, the vendored chart library, icons):
-they hold no data, so they are public, and they are the same whether the box is locked
-or not. They are read once at start-up; URLs carry a content hash (``?v=…``) so browsers
-may cache them for a year, and each is gzip-compressed once for small page weights.
+The files are the package's own (CSS, JavaScript, the vendored chart library, icons, and
+``api-messages.<lang>.json``, the API's messages made from the catalogue): they hold no
+data, so they are public, and they are the same whether the box is locked or not. They
+are read once at start-up; URLs carry a content hash (``?v=…``) so browsers may cache
+them for a year, and each is gzip-compressed once for small page weights.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from importlib.abc import Traversable
 
 from aiohttp import web
 
-__all__ = ["ASSETS", "Asset", "Assets", "load_assets", "serve_static"]
+from .i18n import LANGUAGES, api_messages
+
+__all__ = ["ASSETS", "Asset", "Assets", "api_messages_file", "load_assets", "serve_static"]
 
 _TYPES = {
     ".css": "text/css; charset=utf-8",
@@ -26,6 +29,7 @@ _TYPES = {
     ".png": "image/png",
     ".woff2": "font/woff2",
     ".txt": "text/plain; charset=utf-8",
+    ".json": "application/json",
 }
 
 
@@ -47,30 +51,42 @@ class Assets:
         return f"/static/{name}?v={asset.etag}"
 
 
+def _asset(name: str, body: bytes) -> Asset:
+    suffix = "." + name.rsplit(".", 1)[-1]
+    content_type = _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "text/plain"
+    packed = gzip.compress(body, 9, mtime=0) if suffix not in (".png", ".woff2") else None
+    return Asset(
+        body,
+        packed if packed is not None and len(packed) < len(body) else None,
+        content_type,
+        hashlib.blake2b(body, digest_size=8).hexdigest(),
+    )
+
+
 def _walk(root: Traversable, prefix: str = "") -> dict[str, Asset]:
     found: dict[str, Asset] = {}
     for entry in root.iterdir():
         name = prefix + entry.name
         if entry.is_dir():
             found.update(_walk(entry, name + "/"))
-            continue
-        suffix = "." + entry.name.rsplit(".", 1)[-1]
-        if suffix not in _TYPES:
-            continue
-        body = entry.read_bytes()
-        content_type = _TYPES.get(suffix) or mimetypes.guess_type(entry.name)[0] or "text/plain"
-        packed = gzip.compress(body, 9, mtime=0) if suffix not in (".png", ".woff2") else None
-        found[name] = Asset(
-            body,
-            packed if packed is not None and len(packed) < len(body) else None,
-            content_type,
-            hashlib.blake2b(body, digest_size=8).hexdigest(),
-        )
+        elif "." + entry.name.rsplit(".", 1)[-1] in _TYPES:
+            found[name] = _asset(name, entry.read_bytes())
     return found
 
 
+def api_messages_file(language: str) -> str:
+    """The static file with the API's messages in ``language``, for ``common.js``."""
+    return f"api-messages.{language}.json"
+
+
 def load_assets() -> Assets:
-    return Assets(_walk(resources.files(__package__).joinpath("static")))
+    files = _walk(resources.files(__package__).joinpath("static"))
+    for language in LANGUAGES:
+        if language != "en":  # made from the catalogue: one less file to keep in step
+            files[api_messages_file(language)] = _asset(
+                api_messages_file(language), api_messages(language).table()
+            )
+    return Assets(files)
 
 
 ASSETS = web.AppKey("webui_assets", Assets)

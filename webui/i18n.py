@@ -3,7 +3,8 @@
 The language comes from the ``selfdata_lang`` cookie (set by ``?lang=`` on any page),
 else from ``Accept-Language``, else English. Messages are English ``msgid``s; the French
 catalogue is ``locale/fr.po``, read with Babel at start-up (no compiled ``.mo`` to keep
-in step). Dates, numbers and money are formatted by Babel for the request's locale, in
+in step); its entries under ``msgctxt "api"`` are the API's messages (see
+:mod:`.messages`). Dates, numbers and money are formatted by Babel for the request's locale, in
 the owner's time zone (cookie ``selfdata_tz``, else the box's own).
 """
 
@@ -24,11 +25,15 @@ from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from .messages import ApiMessages
+
 __all__ = [
+    "API_CONTEXT",
     "LANGUAGES",
     "LANG_COOKIE",
     "TZ_COOKIE",
     "Translator",
+    "api_messages",
     "box_timezone",
     "catalog",
     "language_of",
@@ -42,15 +47,34 @@ LANG_COOKIE = "selfdata_lang"
 TZ_COOKIE = "selfdata_tz"
 
 
+#: The msgctxt of the API's messages in a catalogue.
+API_CONTEXT = "api"
+
+
 @cache
-def catalog(language: str) -> dict[str, str]:
-    """msgid → translation for ``language`` (English is the identity)."""
+def _catalogs(language: str) -> dict[str | None, dict[str, str]]:
+    """msgctxt → msgid → translation, as ``locale/<language>.po`` has them."""
     if language == "en":
         return {}
     source = resources.files(__package__).joinpath("locale", f"{language}.po")
     with source.open("rb") as f:
         po = read_po(f, locale=language)
-    return {str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy}
+    found: dict[str | None, dict[str, str]] = {}
+    for m in po:
+        if m.id and m.string and not m.fuzzy:
+            found.setdefault(m.context, {})[str(m.id)] = str(m.string)
+    return found
+
+
+def catalog(language: str) -> dict[str, str]:
+    """msgid → translation of the pages' texts for ``language`` (English: none)."""
+    return _catalogs(language).get(None, {})
+
+
+@cache
+def api_messages(language: str) -> ApiMessages:
+    """The API's messages in ``language`` (English: as they are)."""
+    return ApiMessages(_catalogs(language).get(API_CONTEXT, {}))
 
 
 def language_of(request: web.Request) -> str:
@@ -115,6 +139,10 @@ class Translator:
         return text.format(**values) if values else text
 
     __call__ = gettext
+
+    def say(self, message: str) -> str:
+        """A message of the API (an error, a backup's last failure) in this language."""
+        return api_messages(self.language).say(message)
 
     # -- formatting ------------------------------------------------------------------------
 

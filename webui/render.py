@@ -1,39 +1,39 @@
 """Rendering pages: the shared context, preference cookies, and HTML error pages.
 
 Every page is rendered through :func:`page`, which gives templates ``_`` (translate),
-``t`` (the :class:`~selfdata.webui.i18n.Translator`: dates, numbers, money), ``asset``
-(hashed static URLs), the navigation and the language switch. Pages are never cached
-by the browser (``Cache-Control: no-store`` is set for everything but static files), so
-the back button cannot show data after the box is locked.
+``said`` (an API message, e.g. a backup's last error, in the page's language: see
+:mod:`.messages`), ``t`` (the :class:`~selfdata.webui.i18n.Translator`: dates, numbers,
+money), ``asset`` (hashed static URLs), the navigation and the language switch. Pages are
+never cached by the browser (``Cache-Control: no-store`` is set for everything but static
+files), so the back button cannot show data after the box is locked.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from .. import __version__
 from ..api.auth import COOKIE
 from ..api.keys import BOX, SESSIONS
-from .assets import ASSETS
+from .assets import ASSETS, api_messages_file
 from .i18n import (
     LANG_COOKIE,
     LANGUAGES,
     TZ_COOKIE,
     Translator,
-    catalog,
     language_of,
     timezone_of,
     valid_timezone,
 )
 
 __all__ = [
-    "API_MESSAGES",
     "NAV",
     "data_block",
     "error_page",
@@ -49,51 +49,6 @@ def data_block(data: Any) -> str:
     """JSON for a ``<script type="application/json">`` block: data for a page's script,
     never executed (the CSP forbids inline script), and unable to close its element."""
     return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-
-
-#: The API's messages a page shows most often, translated in the page's script (common.js)
-#: rather than sent in English; any other message stays as the API wrote it.
-API_MESSAGES = (
-    "wrong passphrase",
-    "wrong recovery key for this backup",
-    "wrong passphrase for this export",
-    "wrong setup code: run `selfdata setup-code` on the box to see it",
-    "that is not a recovery key: expected 14 groups of 4 characters",
-    "that recovery key is mistyped (checksum mismatch)",
-    "the passphrase must have at least 10 characters",
-    "the passphrase repeats too few different characters",
-    "the box is locked: unlock it with your passphrase first",
-    "too many wrong attempts: try again in {n} s",
-    "this box is already set up: there is no setup code",
-    "unattended unlock is not enabled on this box",
-    # backups and restore: a target the box cannot use
-    "backup to {target} failed: {reason}",
-    "{target}: the server's host key is not the one given: refusing to connect",
-    "{target}: the server refused the key or password",
-    "{target}: cannot connect ({reason})",
-    "{target}: give an SSH private key or a password",
-    "{target}: the keys were refused ({code})",
-    "{target}: cannot reach the object store ({reason})",
-    "{target}: no bucket {bucket} there",
-    "{target}: give the access key and its secret key",
-    "a target's name is 1 to 32 lowercase letters, digits and dashes",
-    "a backup directory must be an absolute path, not {path}",
-    "the host key must look like `ssh-ed25519 AAAA…` (as ssh-keyscan prints)",
-    "there is no complete snapshot at {target}",
-    "no selfdata backup at {target} ({reason})",
-    "this backup was made by a newer selfdata: upgrade selfdata first",
-    # sources
-    "{connector} needs {field} ({label})",
-    "a schedule is a short text such as 'every 6h' or '30 7 * * *'",
-    "the schedule is empty: use 'manual' for a source you run by hand",
-)
-
-
-def _api_messages(language: str) -> str | None:
-    if language == "en":
-        return None
-    translations = catalog(language)
-    return data_block({m: translations[m] for m in API_MESSAGES if m in translations})
 
 
 #: (path, label) of the main navigation, in order.
@@ -161,13 +116,26 @@ def page(
         "signed_in": not box.locked and has_session(request),
         "initialized": box.initialized,
         "lang_links": {code: request.rel_url.update_query(lang=code) for code in LANGUAGES},
-        "api_messages": _api_messages(t.language),
+        "said": _said(t),
+        # the API's messages in this language, fetched by common.js when it needs them
+        "api_messages": None if t.language == "en" else assets.url(api_messages_file(t.language)),
         **(context or {}),
     }
     response = aiohttp_jinja2.render_template(template, request, full, status=status)
     _remember_preferences(request, response)
     response.headers["Content-Language"] = t.language
     return response
+
+
+def _said(t: Translator) -> Callable[[str], Markup]:
+    def said(message: str) -> Markup:
+        """An API message in the page's language; marked as English when it stays so."""
+        text = t.say(message)
+        if t.language != "en" and text == message:
+            return Markup('<span lang="en">{}</span>').format(text)
+        return escape(text)
+
+    return said
 
 
 def _remember_preferences(request: web.Request, response: web.StreamResponse) -> None:
@@ -204,7 +172,7 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
     return page(
         request,
         "error.html",
-        {"status": status, "message": message},
+        {"status": status, "message": translator(request).say(message)},
         status=status,
         title=title,
     )

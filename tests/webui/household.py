@@ -123,10 +123,17 @@ def contracts() -> list[dict[str, Any]]:
     ]
 
 
+def _wobble(key: int, scale: float) -> float:
+    """A repeatable offset in [-scale, scale] for ``key`` (a day, an hour): real data is
+    never a smooth curve."""
+    return (random.Random(key).random() * 2 - 1) * scale
+
+
 def temperature_at(ts: int) -> float:
     day = (ts - 1_709_251_200) / 86400  # days since 2024-03-01
     seasonal = 12 - 9 * math.cos(2 * math.pi * (day - 320) / 365)
-    return round(seasonal + 4 * math.sin(2 * math.pi * (ts % 86400) / 86400 - 2), 1)
+    weather = _wobble(int(day) // 3, 3.0) + _wobble(int(day) + 50_000, 1.0)  # fronts, days
+    return round(seasonal + weather + 4 * math.sin(2 * math.pi * (ts % 86400) / 86400 - 2), 1)
 
 
 def _hours() -> range:
@@ -145,7 +152,10 @@ def electricity(step: int = 3600) -> list[list[float]]:
     out = []
     for ts in range(start, end, step):
         hour = (ts % 86400) / 3600 + 1  # roughly local time in France
+        weekend = dt.datetime.fromtimestamp(ts, dt.UTC).weekday() >= 5
         load = 250 + (700 if 18 <= hour < 22 else 0) + (900 if hour >= 23 or hour < 5 else 0)
+        load += 350 if weekend and 9 <= hour < 18 else 0  # at home on Saturdays and Sundays
+        load *= 1 + _wobble(ts // 3600, 0.25)  # the oven, the kettle, a guest
         heating = max(0.0, 15 - temperature_at(ts)) * 120
         out.append([ts, round((load + heating) * step / 3600, 1)])
     return out

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selfdata.webui import i18n
 
 from . import household
 from .browser import (
@@ -29,6 +30,7 @@ from .browser import (
     running_server,
     shot,
 )
+from .test_api_messages import examples
 
 PASSPHRASE = "maple river quiet lantern"
 NEW_PASSPHRASE = "otter violin pebble harbor"
@@ -168,16 +170,19 @@ def test_the_whole_journey(browser: Any, server: Server, axe: str, tmp_path: Pat
     assert page.get_attribute("#run-status", "data-outcome") == "user_action_needed"
     assert "Needs your action" in (page.text_content("#run-status") or "")  # not the raw code
     check_axe(page, axe, "source")
-    shot(page, "journey-source")
     page.reload()
     # what the owner must do, on the source's page and in the list of sources
     alert = page.text_content("main [role=alert]") or ""
     assert "Needs your action" in alert
     assert "plug the TIC dongle in" in alert
     assert page.get_attribute("#source-status", "data-status") == "needs_action"
+    assert "· Needs your action" in (page.text_content("main .pairs") or "")  # the last run
+    shot(page, "journey-source")
     source_url = page.url
     tab.go("/connectors", "#import-any-form")
     assert "plug the TIC dongle in" in (page.text_content("main") or "")
+    assert "{'" not in (page.text_content("main") or "")  # a run is a time, not its record
+    shot(page, "journey-sources")
     page.goto(source_url)
     # ... and fix it there: the form holds the current settings; saving lets it try again
     assert page.input_value("#cred-device") == "/nonexistent/ttyUSB9"
@@ -316,26 +321,31 @@ def test_every_page_in_each_language_and_size(
         assert page.get_attribute("html", "lang") == lang
         check_width(page, name)
         check_axe(page, axe, f"{name} {lang} {device}")
+        assert "{'" not in (page.text_content("main") or ""), f"{name}: a raw record shows"
         shot(page, f"{lang}-{device}-{name}")
-    # the API's usual messages are said in the page's language; others as the API wrote them
-    messages = [
-        "wrong passphrase",
-        "too many wrong attempts: try again in 7 s",
+    # the API's messages are said in the page's language, by the same templates as the
+    # server's (every one of them, filled, and a message quoting another); others as they are
+    messages = [m for m, _ in examples()] + [
         "backup to sftp://me@nas:22/b failed: sftp://me@nas:22/b: cannot connect (timed out)",
         "odd",
     ]
-    said = page.evaluate("(messages) => messages.map((m) => window.selfdata.say(m))", messages)
+    said = page.evaluate("(ms) => Promise.all(ms.map((m) => window.selfdata.say(m)))", messages)
+    expected = [i18n.api_messages(lang).say(m) for m in messages]
+    assert said == expected
     if lang == "fr":
-        assert said == [
-            "phrase de passe incorrecte",
-            "trop d'essais erronés : réessayez dans 7 s",
-            # a message quoting another: both translated; the system's own words stay
+        assert said[-2:] == [
+            # both translated; the system's own words stay
             "la sauvegarde vers sftp://me@nas:22/b a échoué : "
             "sftp://me@nas:22/b : connexion impossible (timed out)",
             "odd",
         ]
-    else:
-        assert said == messages
+        # and an error the API answers a page's call, through common.js's api()
+        before = len(tab.problems)
+        error = page.evaluate(
+            "() => window.selfdata.api('GET', '/api/v1/runs/00').catch((e) => e.message)"
+        )
+        assert error == "pas de collecte '00'", error
+        del tab.problems[before:]  # that 404 is expected
     tab.check_clean()
     tab.close()
 

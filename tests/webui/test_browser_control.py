@@ -492,7 +492,7 @@ CONTROL_PAGES = [
 @pytest.mark.parametrize("lang", ["en", "fr"])
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_each_control_page_in_each_language_and_size(
-    browser: Any, owner: Owner, axe: str, lang: str, device: str
+    browser: Any, owner: Owner, axe: str, lang: str, device: str, tmp_path: Path
 ) -> None:
     if set(owner.requests) != {"approved", "pending"}:
         pytest.skip("needs the requests the flows above made (run the whole module)")
@@ -505,5 +505,20 @@ def test_each_control_page_in_each_language_and_size(
         check_width(page, name)
         check_axe(page, axe, f"{name} {lang} {device}")
         shot(page, f"control-{lang}-{device}-{name}")
+    if lang == "fr" and device == "desktop":
+        # an upload the API refuses, said in French (the upload's own request, not api())
+        tab.go("/connectors", "#import-any-form")
+        before = len(tab.problems)
+        bad = tmp_path / "photo.ofx"
+        bad.write_bytes(b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(200))
+        page.set_input_files("#import-any-file", str(bad))
+        page.click("#import-any-form button[type=submit]")
+        page.wait_for_selector("#import-any-result.error")
+        text = page.text_content("#import-any-result") or ""
+        assert text.startswith(
+            "Rien n'a été importé. La raison : impossible de savoir ce qu'est photo.ofx : "
+            "selfdata lit les relevés OFX"
+        ), text
+        del tab.problems[before:]  # the refused upload's 400 is expected
     tab.check_clean()
     tab.close()

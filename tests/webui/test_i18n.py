@@ -1,18 +1,17 @@
-"""French and English: every message has its translation, and formats follow the locale."""
+"""French and English: every message has its translation, and formats follow the locale.
+
+The API's own messages (``msgctxt "api"``) are checked in test_api_messages.py."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import pytest
 from selfdata.answers.desk import _REVEALED
-from selfdata.errors import Locked, TooManyAttempts, WeakPassphrase, WrongPassphrase
-from selfdata.vault import check_passphrase
 from selfdata.webui import i18n
 from selfdata.webui.apps import budget, logis
 from selfdata.webui.pages import answers, backups, connectors, privacy
-from selfdata.webui.render import _TITLES, API_MESSAGES, NAV
+from selfdata.webui.render import _TITLES, NAV
 
 WEBUI = Path(i18n.__file__).parent
 MSG = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
@@ -34,7 +33,6 @@ def messages() -> set[str]:
     found |= {label for _, label in privacy.PRIVACY_NAV} | set(answers.STATES.values())
     found |= set(backups.KINDS.values()) | {label for _, label in backups.SCHEDULES}
     found |= set(connectors.STATUS_LABELS.values()) | set(connectors.OUTCOME_LABELS.values())
-    found |= set(API_MESSAGES)
     found |= set(_REVEALED)  # the desk's list of what a statement carries, translated on the page
     return found
 
@@ -46,7 +44,8 @@ def test_every_message_has_a_french_translation() -> None:
 
 
 def test_placeholders_match_between_languages() -> None:
-    for msgid, text in i18n.catalog("fr").items():
+    french = {**i18n.catalog("fr"), **i18n.api_messages("fr").translations}
+    for msgid, text in french.items():
         assert set(re.findall(r"\{\w+\}", msgid)) == set(re.findall(r"\{\w+\}", text)), msgid
 
 
@@ -66,21 +65,3 @@ def test_formats_follow_the_language_and_time_zone() -> None:
 def test_an_unknown_time_zone_falls_back_to_the_box_one() -> None:
     assert not i18n.valid_timezone("Mars/Olympus")
     assert i18n.valid_timezone(i18n.box_timezone())
-
-
-def test_the_api_messages_a_page_translates_are_the_apis_own() -> None:
-    """A page translates these messages by their exact English text: they must stay true."""
-    raised = {Locked().message, WrongPassphrase().message, TooManyAttempts(7).message}
-    for weak in ("short", "aaaaaaaaaaaa"):
-        with pytest.raises(WeakPassphrase) as err:
-            check_passphrase(weak)
-        raised.add(err.value.message)
-    sources = "".join(
-        p.read_text() for p in Path(WEBUI.parent).rglob("*.py") if "webui" not in p.parts
-    )
-    for message in API_MESSAGES:
-        if message.replace("{n}", "7") in raised:
-            continue
-        # a placeholder stands for an f-string's field, whatever its expression
-        pattern = re.sub(r"\\\{\w+\\\}", r"\\{[^{}]+\\}", re.escape(message))
-        assert re.search(pattern, sources), f"no API error says {message!r} any more"

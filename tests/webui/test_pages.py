@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -234,6 +235,28 @@ async def test_a_recovery_key_can_be_checked_without_changing_anything(owner: Ap
     assert "cross-origin" in body["error"]["message"]
 
 
+async def test_a_french_page_says_the_apis_messages_in_french(owner: Api) -> None:
+    """An error page, and the table a page's script says the API's messages with (fetched
+    once, cached by hash); the API itself still answers in English."""
+    status, text, _ = await get(owner, "/data/io.cozy.bills/nope?lang=fr")
+    assert status == 404
+    assert "il n&#39;y a pas encore de io.cozy.bills dans cette box" in text
+    url = re.search(r'<meta name="selfdata-api-messages" content="(/static/[^"]+)"', text)
+    assert url
+    async with owner.session.get(url[1]) as resp:
+        assert resp.headers["Cache-Control"].startswith("public, max-age=31536000")
+        table = await resp.json()
+    assert table["exact"]["wrong passphrase"] == "phrase de passe incorrecte"
+    assert ["no document {id} in {doctype}", "pas de document {id} dans {doctype}"] in table[
+        "templates"
+    ]
+    _, body = await owner.call("GET", "/api/v1/runs/00", headers={"Accept-Language": "fr"})
+    assert body["error"]["message"] == "no run '00'"
+    _, text, _ = await get(owner, "/data/io.cozy.bills/nope?lang=en")
+    assert "there is no io.cozy.bills in this box yet" in text
+    assert "selfdata-api-messages" not in text  # English pages need no table
+
+
 async def test_static_files_are_cached_by_hash_and_compressed(owner: Api) -> None:
     _, text, _ = await get(owner, "/")
     url = re.search(r'href="(/static/app\.css\?v=\w+)"', text)
@@ -271,3 +294,17 @@ async def test_sources_forms_are_generated_from_manifests(owner: Api) -> None:
     assert 'id="run-now"' in text
     status, _, _ = await get(owner, "/connectors/source?account=../../etc")
     assert status == 400
+
+
+def test_every_screenshot_the_docs_show_is_there_and_small() -> None:
+    """README.md and docs/*.md show screenshots from docs/screenshots/ (made by the browser
+    tests, then cropped and optimised): each is there, and none weighs down the repository."""
+    root = Path(__file__).resolve().parents[2]
+    shown = 0
+    for doc in [root / "README.md", *(root / "docs").glob("*.md")]:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.png)\)", doc.read_text()):
+            path = (doc.parent / target).resolve()
+            assert path.is_file(), f"{doc.name} shows {target}, which is not there"
+            assert path.stat().st_size < 150_000, f"{target}: optimise it (pngquant, optipng)"
+            shown += 1
+    assert shown >= 10

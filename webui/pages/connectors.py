@@ -59,7 +59,7 @@ async def connectors_page(request: web.Request) -> web.StreamResponse:
     box = request.app[BOX]
     scheduler = request.app[SCHEDULER]
     registry = await scheduler.registry()
-    accounts = await scheduler.accounts()
+    accounts = [_last_run(a) for a in await scheduler.accounts()]
     existing = await box.documents.doctypes()
     known = builtin_doctypes()
     targets = sorted(set(known) - {"io.cozy.files"} | set(existing))
@@ -71,10 +71,20 @@ async def connectors_page(request: web.Request) -> web.StreamResponse:
             "accounts": accounts,
             "needs_action": [a for a in accounts if a.get("needs_action")],
             "status_labels": STATUS_LABELS,
+            "outcome_labels": OUTCOME_LABELS,
             "targets": [(n, known[n].title if n in known else n) for n in targets],
         },
         title="Sources",
     )
+
+
+def _last_run(account: dict[str, Any]) -> dict[str, Any]:
+    """The account with its last run's time and outcome (``last_run`` is the run's record)."""
+    last = account.get("last_run")
+    if not isinstance(last, dict):
+        return {**account, "last_run_at": last, "last_outcome": None}
+    at = last.get("ended_at") or last.get("started_at")
+    return {**account, "last_run_at": at, "last_outcome": last.get("outcome")}
 
 
 def _schedules(manifest: dict[str, Any], current: str | None = None) -> list[str]:
@@ -97,7 +107,7 @@ async def add_page(request: web.Request) -> web.StreamResponse:
 async def source_page(request: web.Request) -> web.StreamResponse:
     scheduler = request.app[SCHEDULER]
     account_id = _query_id(request, "account")
-    account = await scheduler.account(account_id)
+    account = _last_run(await scheduler.account(account_id))
     runs = await scheduler.runs(account_id)
     manifest = await scheduler.connector(account["connector"]) if account["installed"] else None
     return page(

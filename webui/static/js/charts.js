@@ -46,11 +46,17 @@ function barsChart(el, data) {
   }
   const axes = [timeAxis(data.time), { scale: "y", size: 60 }];
   if (hasRight) axes.push({ scale: "right", side: 1, grid: { show: false } });
+  // half a bar's slot on each side: the first and last bars are whole, not cut by the edges
+  const xs = data.x;
+  const slot = xs.length > 1 ? (xs[xs.length - 1] - xs[0]) / (xs.length - 1) : 86400;
   const opts = {
     ...sizeOf(el),
     series,
     axes,
-    scales: { x: { time: true }, y: { range: (u, min, max) => [0, max * 1.1 || 1] } },
+    scales: {
+      x: { time: true, range: (u, min, max) => [min - slot / 2, max + slot / 2] },
+      y: { range: (u, min, max) => [0, max * 1.1 || 1] },
+    },
     legend: { live: false },
     cursor: { points: { show: false } },
   };
@@ -63,7 +69,7 @@ function lineChart(el, label, xs, ys, color) {
     series: [{}, { label, stroke: color, fill: color + "33", width: 1 }],
     axes: [timeAxis("hour"), { size: 60 }],
     scales: { x: { time: true } },
-    legend: { live: true },
+    legend: { live: false },
   };
   return new uPlot(opts, [xs, ys], el);
 }

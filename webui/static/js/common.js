@@ -13,28 +13,48 @@ window.selfdata = {
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
-      const message = data && data.error ? window.selfdata.say(data.error.message) : response.statusText;
+      const message = data && data.error ? await window.selfdata.say(data.error.message) : response.statusText;
       const error = new Error(message);
       error.status = response.status;
       throw error;
     }
     return data;
   },
-  // An API message in the page's language when the page brought its translation. Each
-  // placeholder's text is strictly shorter than the message, so the recursion ends.
-  say(message) {
-    const block = document.getElementById("api-messages");
-    if (!block) return message;
-    const table = JSON.parse(block.textContent);
-    if (message in table) return table[message];
-    for (const [english, translated] of Object.entries(table)) {
-      if (!english.includes("{")) continue;
-      const pattern = english.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, "(?<$1>.+?)");
-      const found = new RegExp(`^${pattern}$`).exec(message);
+  // An API message (always English) in the page's language: matched against the API's
+  // templates (webui/messages.py does the same on the server), fetched once, when a page
+  // first has a message to say. A message quoting another translates both; a value that
+  // matches nothing stays as it is, and so does a message when the templates are missing.
+  async say(message) {
+    const table = await window.selfdata.apiMessages();
+    return table ? window.selfdata.translate(table, String(message)) : message;
+  },
+  apiMessages() {
+    const meta = document.querySelector("meta[name=selfdata-api-messages]");
+    if (!meta) return Promise.resolve(null);
+    const url = meta.content;
+    if (!this.loading) {
+      this.loading = fetch(url, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((table) => {
+          if (table) {
+            table.patterns = table.templates.map(([english]) => new RegExp(
+              `^${english.replace(/[.*+?^$()|[\]\\{}]/g, "\\$&").replace(/\\\{([A-Za-z_]\w*)\\\}/g, "(?<$1>.+?)")}$`, "s"));
+          }
+          return table;
+        })
+        .catch(() => null);
+      this.loading.then((table) => { if (!table) this.loading = null; });  // try again later
+    }
+    return this.loading;
+  },
+  // Templates come most specific first; each value is shorter than the message it is in.
+  translate(table, message) {
+    if (Object.hasOwn(table.exact, message)) return table.exact[message];
+    for (const [i, [, translated]] of table.templates.entries()) {
+      const found = table.patterns[i].exec(message);
       if (found) {
-        // a message quoting another ("backup to X failed: <why>") translates both
         const values = {};
-        for (const [key, value] of Object.entries(found.groups)) values[key] = window.selfdata.say(value);
+        for (const [key, value] of Object.entries(found.groups)) values[key] = window.selfdata.translate(table, value);
         return window.selfdata.format(translated, values);
       }
     }

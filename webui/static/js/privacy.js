@@ -23,7 +23,7 @@ function wireLedger(sd) {
         sd.show(result, sd.format(button.dataset.ok, { entries: verdict.entries, seq: verdict.head.seq }));
       } else {
         result.classList.add("error");
-        sd.show(result, sd.format(button.dataset.broken, { seq: verdict.broken_at ?? "?", problem: verdict.problem || "" }));
+        sd.show(result, sd.format(button.dataset.broken, { seq: verdict.broken_at ?? "?", problem: await sd.say(verdict.problem || "") }));
         const entry = document.getElementById(`entry-${verdict.broken_at}`);
         if (entry) entry.classList.add("broken");
       }

@@ -10,11 +10,11 @@ function send(method, url, file, onProgress, headers = {}) {
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
-    xhr.addEventListener("load", () => {
+    xhr.addEventListener("load", async () => {
       let data = null;
       try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
-      else reject(new Error(data && data.error ? data.error.message : xhr.statusText));
+      else reject(new Error(data && data.error ? await window.selfdata.say(data.error.message) : xhr.statusText));
     });
     xhr.addEventListener("error", () => reject(new Error(xhr.statusText || "network error")));
     xhr.send(file);
@@ -22,8 +22,9 @@ function send(method, url, file, onProgress, headers = {}) {
 }
 
 // The detecting import's report: one row per doctype, then the series, then the records
-// left out (the API keeps a sample of them).
-function showReport(form, report) {
+// left out (the API keeps a sample of them), said in the page's language.
+async function showReport(form, report) {
+  const sd = window.selfdata;
   const table = document.getElementById("import-any-report");
   const body = table.querySelector("tbody");
   const problems = document.getElementById("import-any-problems");
@@ -50,12 +51,12 @@ function showReport(form, report) {
   table.hidden = body.rows.length === 0;
   for (const sample of report.error_samples || []) {
     const item = document.createElement("li");
-    item.textContent = `${sample.where}: ${sample.message}`;
+    item.textContent = sd.format(problems.dataset.problem, { where: await sd.say(sample.where), message: await sd.say(sample.message) });
     problems.appendChild(item);
   }
   for (const note of report.notes || []) {
     const item = document.createElement("li");
-    item.textContent = note;
+    item.textContent = await sd.say(note);
     problems.appendChild(item);
   }
   problems.hidden = problems.children.length === 0;
@@ -89,7 +90,7 @@ function wireImportAny(sd) {
       progress.value = 100;
       sd.show(result, sd.format(form.dataset.done, report));
       result.dataset.done = "true";
-      showReport(form, report);
+      await showReport(form, report);
     } catch (err) {
       result.classList.add("error");
       sd.show(result, sd.format(form.dataset.failed, { message: err.message }));
@@ -123,7 +124,7 @@ document.addEventListener("DOMContentLoaded", () => {
       progress.value = 100;
       let text = sd.format(form.dataset.done, report);
       for (const sample of (report.error_samples || []).slice(0, 5)) {
-        text += ` · ${sample.line ? "#" + sample.line + ": " : ""}${sample.message}`;
+        text += ` · ${sample.line ? "#" + sample.line + ": " : ""}${await sd.say(sample.message)}`;
       }
       sd.show(result, text);
     } catch (err) {
@@ -203,7 +204,7 @@ function wireAccounts(sd) {
         progress.hidden = true;
         const labels = JSON.parse(document.getElementById("outcome-labels").textContent);
         const outcome = record.outcome || record.status;
-        sd.show(status, sd.format(run.dataset.done, { outcome: labels[outcome] || outcome, message: record.message || "" }));
+        sd.show(status, sd.format(run.dataset.done, { outcome: labels[outcome] || outcome, message: await sd.say(record.message || "") }));
         status.dataset.outcome = record.outcome || record.status;
       } catch (err) {
         status.classList.add("error");
