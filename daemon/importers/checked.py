@@ -19,11 +19,11 @@ from collections.abc import AsyncGenerator, AsyncIterable
 
 from ..doctypes import Doctype
 from ..errors import SelfdataError
-from ..store.codec import encode_parsed, pack_documents
+from ..store.codec import dumps, encode_parsed, pack_documents
 from ..store.dictionaries import train
 from ..vault import Namer
 from .coerce import coerce_to_schema
-from .records import Record, RowError, read_records
+from .records import Record, RowError, read_record_batches
 
 __all__ = ["BATCH", "Checked", "Item", "Packer", "Refused", "checked_batches", "with_id"]
 
@@ -62,7 +62,10 @@ class _Checker:
         record.pop("_rev", None)
         try:
             self.doctype.validate(record)
-            canonical = encode_parsed(record)
+            try:
+                canonical = encode_parsed(record)
+            except TypeError:  # an integer beyond 64 bits, read exactly: orjson cannot write it
+                canonical = dumps(record)
         except SelfdataError as err:
             return line, err.message
         except ValueError as err:
@@ -83,17 +86,18 @@ async def checked_batches(
     check = _Checker(doctype, id_field, namer, coerce=fmt == "csv")
     batch: list[Item] = []
     size = 0
-    async for line, item in read_records(chunks, fmt):
-        if isinstance(item, RowError):
-            batch.append((line, item.message))
-        else:
-            checked = check(line, item)
-            batch.append(checked)
-            if len(checked) > 2:  # not refused
-                size += len(checked[2])  # type: ignore[misc]
-        if len(batch) >= BATCH or size >= BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
+    async for records in read_record_batches(chunks, fmt):
+        for line, item in records:
+            if isinstance(item, RowError):
+                batch.append((line, item.message))
+            else:
+                checked = check(line, item)
+                batch.append(checked)
+                if len(checked) > 2:  # not refused
+                    size += len(checked[2])  # type: ignore[misc]
+            if len(batch) >= BATCH or size >= BATCH_BYTES:
+                yield batch
+                batch, size = [], 0
     if batch:
         yield batch
 

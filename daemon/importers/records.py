@@ -22,7 +22,15 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FORMATS", "MAX_DEPTH", "MAX_RECORD", "Record", "RowError", "read_records"]
+__all__ = [
+    "FORMATS",
+    "MAX_DEPTH",
+    "MAX_RECORD",
+    "Record",
+    "RowError",
+    "read_record_batches",
+    "read_records",
+]
 
 FORMATS = ("jsonl", "csv")
 #: A longer line is an error, never a reason to buffer without bound.
@@ -47,15 +55,40 @@ _Line = tuple[int, "str | RowError", bool]
 async def read_records(
     chunks: AsyncIterable[bytes], fmt: str
 ) -> AsyncIterator[tuple[int, Record | RowError]]:
-    if fmt == "jsonl":
-        async for line_no, text, _ in _lines(chunks):
-            if isinstance(text, RowError):
-                yield line_no, text
-            elif text.strip():
-                yield line_no, _json_record(line_no, text)
-    elif fmt == "csv":
-        async for item in _csv_records(chunks):
+    """``(line number, record or why it was refused)``, in order."""
+    async for batch in read_record_batches(chunks, fmt):
+        for item in batch:
             yield item
+
+
+async def read_record_batches(
+    chunks: AsyncIterable[bytes], fmt: str
+) -> AsyncIterator[list[tuple[int, Record | RowError]]]:
+    """:func:`read_records` a chunk's worth at a time: a step of an async generator
+    costs about what parsing a short record does, so a big import takes them by the list."""
+    if fmt == "jsonl":
+        async for lines in _line_batches(chunks):
+            records = [
+                (line_no, text if isinstance(text, RowError) else _json_record(line_no, text))
+                for line_no, text, _ in lines
+                if isinstance(text, RowError) or text.strip()
+            ]
+            if records:
+                yield records
+    elif fmt == "csv":
+        csv_file = _CsvFile()
+        async for lines in _line_batches(chunks):
+            records = []
+            for line_no, line, terminated in lines:
+                records.extend(csv_file.add(line_no, line, terminated))
+                if csv_file.done:
+                    break
+            if records:
+                yield records
+            if csv_file.done:
+                return
+        if records := list(csv_file.finish()):
+            yield records
     else:
         raise ValueError(f"unknown format {fmt!r}")
 
@@ -99,8 +132,9 @@ class _Decoder:
             return head + self._decoder.decode(err.object[err.start :], final)
 
 
-async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[_Line]:
-    """Decoded lines (without their ``\\r\\n``), numbered from 1; over-long ones as errors."""
+async def _line_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[_Line]]:
+    """Decoded lines (without their ``\\r\\n``), numbered from 1, the lines each chunk
+    completes at a time; over-long ones as errors."""
     decoder = _Decoder()
     parts: list[str] = []  # the line being received
     size = 0
@@ -110,7 +144,11 @@ async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[_Line]:
     def too_long() -> RowError:
         return RowError(line_no, f"line longer than {MAX_RECORD} bytes")
 
+    out: list[_Line] = []
     async for chunk in chunks:
+        if out:
+            yield out
+            out = []
         text = decoder.decode(chunk)
         if skipping:
             cut = text.find("\n")
@@ -122,7 +160,7 @@ async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[_Line]:
             size += len(text)
             if size > MAX_RECORD:
                 line_no += 1
-                yield line_no, too_long(), False
+                out.append((line_no, too_long(), False))
                 parts, size, skipping = [], 0, True
             continue
         pieces = text.split("\n")
@@ -131,24 +169,28 @@ async def _lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[_Line]:
         for line in pieces[:-1]:
             line_no += 1
             if len(line) > MAX_RECORD:
-                yield line_no, too_long(), True
+                out.append((line_no, too_long(), True))
             else:
-                yield line_no, line.removesuffix("\r"), True
+                out.append((line_no, line.removesuffix("\r"), True))
         parts, size = [pieces[-1]], len(pieces[-1])
         if size > MAX_RECORD:
             line_no += 1
-            yield line_no, too_long(), False
+            out.append((line_no, too_long(), False))
             parts, size, skipping = [], 0, True
     parts.append(decoder.decode(b"", final=True))
     last = "".join(parts)
     if last and not skipping:
         line_no += 1
         if decoder.cut_character:
-            yield line_no, RowError(line_no, "the file ends in the middle of a character"), False
+            out.append(
+                (line_no, RowError(line_no, "the file ends in the middle of a character"), False)
+            )
         elif len(last) > MAX_RECORD:
-            yield line_no, too_long(), False
+            out.append((line_no, too_long(), False))
         else:
-            yield line_no, last.removesuffix("\r"), False
+            out.append((line_no, last.removesuffix("\r"), False))
+    if out:
+        yield out
 
 
 # --- JSON Lines ------------------------------------------------------------------------------
@@ -278,19 +320,6 @@ class _Feed:
             return None
         self.chars -= sum(len(t) for _, t, _ in self.taken)
         return first, fields, self.taken[-1][2]
-
-
-async def _csv_records(
-    chunks: AsyncIterable[bytes],
-) -> AsyncIterator[tuple[int, Record | RowError]]:
-    csv_file = _CsvFile()
-    async for line_no, line, terminated in _lines(chunks):
-        for item in csv_file.add(line_no, line, terminated):
-            yield item
-        if csv_file.done:
-            return
-    for item in csv_file.finish():
-        yield item
 
 
 class _CsvFile:

@@ -81,6 +81,16 @@ async def test_bad_rows_are_reported_with_their_lines_and_good_rows_kept(
     assert sorted(d["n"] for d in await stored(documents)) == [1, 2]  # type: ignore[type-var]
 
 
+async def test_integers_beyond_64_bits_are_stored_exactly(documents: DocumentStore) -> None:
+    # a real Google device tag, and a number only the exact parser reads right
+    data = b'{"deviceTag": -80241446968629135069, "n": 1}\n{"n": 2, "big": [1e3, 123456789012345678901234567890]}\n'
+    report = await run(documents, NOTES, data)
+    assert counts(report) == (2, 2, 0, 0, 0)
+    docs = sorted(await stored(documents), key=lambda d: d["n"])  # type: ignore[arg-type, return-value]
+    assert docs[0]["deviceTag"] == -80241446968629135069
+    assert docs[1]["big"] == [1000.0, 123456789012345678901234567890]
+
+
 async def test_a_deeply_nested_record_is_an_error_row(documents: DocumentStore) -> None:
     deep = b'{"x": ' * 500 + b"1" + b"}" * 500
     report = await run(documents, NOTES, b'{"n": 1}\n' + deep + b'\n{"n": 2}\n')

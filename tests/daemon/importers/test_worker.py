@@ -139,8 +139,9 @@ async def test_a_cancelled_import_stops_its_worker(documents: DocumentStore) -> 
             n += 500
 
     task = asyncio.create_task(import_records(documents, NOTES, endless(), "jsonl", worker=True))
-    await asyncio.sleep(1.0)
-    assert workers_alive()
+    async with asyncio.timeout(60):  # a loaded machine may take a while to start it
+        while not (workers_alive() and await documents.count(NOTES.name)):  # noqa: ASYNC110 - a process, no event to wait on
+            await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
