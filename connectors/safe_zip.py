@@ -10,10 +10,14 @@ cap for the whole archive, and when the inflated size outgrows the compressed si
 more than ``max_ratio`` (JSON exports inflate 5–30×; bombs 1000×+). Overlapping members
 (the "non-recursive zip bomb" that reuses one compressed stream for many files) are
 refused when the archive is opened.
+
+A member can be read again from its start (:meth:`GuardedReader.seek` goes back, never
+forward): the caps then count the second reading too.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import struct
 import zipfile
@@ -163,6 +167,28 @@ class GuardedReader:
                 "(a zip bomb?): refused"
             )
         return data
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def tell(self) -> int:
+        return self.produced
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        """Back to an earlier point of the member, to read it again from there.
+
+        Never forward: zipfile would inflate the bytes skipped without these checks. The
+        caps count what is read after it again (a member read twice counts twice towards
+        the archive's total); the zip re-inflates from the start up to ``offset``."""
+        if whence != io.SEEK_SET or not 0 <= offset <= self.produced:
+            raise io.UnsupportedOperation("a zip member is only ever read again from before")
+        try:
+            self._raw.seek(offset)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+            raise ArchiveError(f"{self.member.name}: cannot be read again ({err})") from None
+        self._archive.inflated += offset
+        self.produced = offset
+        return offset
 
     def close(self) -> None:
         self._raw.close()

@@ -278,10 +278,14 @@ def _statement(stmt: _Node, institution: str | None, where: str) -> Iterator[Ite
                 f"{where} {acctid} transaction {n}", "cut by the end of the file: skipped"
             )
     ledger = stmt.find("LEDGERBAL")
-    if ledger is not None and ledger.closed:
-        amount = parse_amount(ledger.value("BALAMT") or "")
+    # <BALAMT></BALAMT> left empty (some banks' exports): no balance given, not an error
+    raw_balance = ledger.value("BALAMT") if ledger is not None and ledger.closed else None
+    if ledger is not None and raw_balance is not None:
+        amount = parse_amount(raw_balance)
         if amount is None:
-            yield Problem(f"{where} {acctid}", "LEDGERBAL without a valid BALAMT")
+            yield Problem(
+                f"{where} {acctid}", f"LEDGERBAL's BALAMT {raw_balance!r} is not an amount"
+            )
         else:
             yield Balance(account, amount, _date(ledger.value("DTASOF")))
 

@@ -41,7 +41,11 @@ KINDS: tuple[Kind, ...] = (
 KIND_KEYS = tuple(k.key for k in KINDS)
 
 _INTERVAL = re.compile(r"^PT(\d+)M$")
-_CODE = re.compile(r"^(ADAM-[A-Z]*-?[A-Z0-9-]+|no_data_found|invalid_request)$", re.I)
+#: Enedis's own codes; ``technical_error`` is what its 5xx answers carry (as Conso API and
+#: myElectricalData relay them: ``{"error": {"error": "technical_error", …}}``).
+_CODE = re.compile(
+    r"^(ADAM-[A-Z]*-?[A-Z0-9-]+|no_data_found|invalid_request|technical_error)$", re.I
+)
 
 
 def _body(payload: Any) -> Mapping[str, Any] | None:

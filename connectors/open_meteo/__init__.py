@@ -84,22 +84,45 @@ def _coordinates(ctx: Context) -> tuple[str, str]:
 
 
 def hourly_points(payload: Any, variable: str) -> tuple[list[tuple[int, float]], str]:
-    """``(points, unit)`` of one variable from an answer made with ``timeformat=unixtime``;
-    hours with no value (``null``) are left out."""
+    """``(points, unit)`` of one variable; hours with no value (``null``) are left out.
+
+    The connector asks for ``timeformat=unixtime``, but an answer in Open-Meteo's default
+    format is read too: ``"2026-10-03T00:00"`` is the local time of the answer's
+    ``utc_offset_seconds`` (``timezone=Europe/Amsterdam`` gives 7200 in summer)."""
     hourly = payload.get("hourly") if isinstance(payload, dict) else None
     if not isinstance(hourly, dict):
         return [], ""
     times, values = hourly.get("time"), hourly.get(variable)
     if not isinstance(times, list) or not isinstance(values, list):
         return [], ""
-    points = [
-        (int(t), float(v))
-        for t, v in zip(times, values, strict=False)
-        if isinstance(t, int | float) and isinstance(v, int | float) and not isinstance(v, bool)
-    ]
+    offset = payload.get("utc_offset_seconds", 0)
+    offset = offset if isinstance(offset, int) and not isinstance(offset, bool) else 0
+    points = []
+    for t, v in zip(times, values, strict=False):
+        ts = _epoch(t, offset)
+        if ts is not None and isinstance(v, int | float) and not isinstance(v, bool):
+            points.append((ts, float(v)))
     units = payload.get("hourly_units") or {}
     unit = units.get(variable, "") if isinstance(units, dict) else ""
     return points, str(unit)
+
+
+def _epoch(value: object, offset: int) -> int | None:
+    """A ``time`` entry: epoch seconds, or an ISO time local to ``offset`` (seconds east
+    of UTC) when it has no offset of its own."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if not isinstance(value, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone(dt.timedelta(seconds=offset)))
+    return int(when.timestamp())
 
 
 async def _get(ctx: Context, base: str, path: str, params: dict[str, str]) -> Any:

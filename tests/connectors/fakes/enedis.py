@@ -5,6 +5,10 @@ Data is generated: day D's consumption is ``8000 + 100 × (D.day)`` Wh; the load
 PT30M with ``W = 400 + minute-of-day / 10`` (the ``date`` of a reading is the END of its
 interval, local time); the day's max power is ``3000 + D.day`` VA at 19:30. Data exists
 from ``activation`` to yesterday (relative to ``today``).
+
+``replay`` serves a recorded answer (``samples/enedis/``) verbatim for a kind, in place of
+the generated one: an error as soon as the request is authorised, a 200 once its dates
+are valid and not before the meter's activation (older windows still get ADAM-ERR0123).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class FakeEnedis:
     token_lifetime: int = 1000
     faults: Faults = field(default_factory=Faults)
     calls: list[str] = field(default_factory=list)
+    #: kind → (HTTP status, recorded body), served as it is (see the module's docstring).
+    replay: dict[str, tuple[int, Any]] = field(default_factory=dict)
     tokens_issued: int = 0
     _live: dict[str, int] = field(default_factory=dict)
 
@@ -89,6 +95,9 @@ class FakeEnedis:
                 },
                 status=403,
             )
+        recorded = self.replay.get(kind)
+        if recorded is not None and recorded[0] != 200:
+            return _recorded(*recorded)
         try:
             start, end = dt.date.fromisoformat(start_s or ""), dt.date.fromisoformat(end_s or "")
         except ValueError:
@@ -121,6 +130,8 @@ class FakeEnedis:
                     "The requested period cannot be anterior to the meter's last activation date",
                 )
             start = self.activation
+        if recorded is not None:
+            return _recorded(*recorded)
         last = min(end, self.published or self.today)
         if kind == "load_curve":
             if not self.load_curve_collected:
@@ -296,6 +307,8 @@ def _as_conso_api(resp: web.Response) -> web.Response:
     """Conso API returns the inside of ``meter_reading`` and wraps Enedis errors."""
     import json
 
+    if RECORDED in resp.headers:
+        return resp  # a recorded Conso API answer is already in Conso API's shape
     if resp.status == 200 and resp.body:
         try:
             body = json.loads(resp.body)  # type: ignore[arg-type]
@@ -311,6 +324,13 @@ def _as_conso_api(resp: web.Response) -> web.Response:
             status=resp.status,
         )
     return resp
+
+
+RECORDED = "X-Fake-Recorded"
+
+
+def _recorded(status: int, body: Any) -> web.Response:
+    return web.json_response(body, status=status, headers={RECORDED: "1"})
 
 
 def _error(status: int, code: str, description: str) -> web.Response:

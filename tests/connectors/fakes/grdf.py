@@ -3,6 +3,9 @@
 Gas day D: energy = 30 + D.day kWh, volume = energy / 11.25 m³ (two decimals),
 coefficient 11.25 kWh/m³. Informative data exists from ``since`` to ``today - 2``
 (GRDF publishes D+1 to D+3); published data is one period per calendar month.
+
+``replay`` serves recorded answers (``samples/grdf/``) verbatim, whatever the dates asked:
+``"informatives"``/``"publiees"`` for ADICT (NDJSON bytes), ``"web"`` for the customer area.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class FakeGrdf:
     token_lifetime: int = 1000
     faults: Faults = field(default_factory=Faults)
     calls: list[str] = field(default_factory=list)
+    #: route → recorded body, served as it is (see the module's docstring).
+    replay: dict[str, bytes] = field(default_factory=dict)
     tokens_issued: int = 0
     _live: dict[str, int] = field(default_factory=dict)
 
@@ -144,6 +149,8 @@ class FakeGrdf:
             fault = self.faults.pop()
             if fault is not None:
                 return fault
+            if kind in self.replay:
+                return web.Response(body=self.replay[kind], content_type="application/x-ndjson")
             if request.match_info["pce"] != PCE:
                 return web.json_response({"code": "1000006", "message": "PCE inconnu"}, status=404)
             if not self.consent:
@@ -211,6 +218,8 @@ class FakeGrdf:
             return web.Response(
                 text="<!DOCTYPE html><html><body>Connexion</body></html>", content_type="text/html"
             )
+        if "web" in self.replay:
+            return web.Response(body=self.replay["web"], content_type="application/json")
         q = request.query
         pce = q.get("pceList[]", "")
         days = self._days(

@@ -3,6 +3,9 @@
 Hourly values are a function of the hour, so a test knows what to expect:
 temperature_2m = 10 + (hour of day) / 2; every other variable = 1 + (hour of day).
 The archive has no value (null) for the last 5 days, as the real one.
+
+``replay`` serves a recorded answer (``samples/open_meteo/``) verbatim for an API
+(``"forecast"``, ``"archive"`` or ``"air"``), whatever was asked.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class FakeOpenMeteo:
     now: dt.datetime = dt.datetime(2024, 3, 15, 9, 30, tzinfo=dt.UTC)
     faults: Faults = field(default_factory=Faults)
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    #: API → (HTTP status, recorded body), served as it is.
+    replay: dict[str, tuple[int, bytes]] = field(default_factory=dict)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -55,6 +60,9 @@ class FakeOpenMeteo:
             fault = self.faults.pop()
             if fault is not None:
                 return fault
+            if api in self.replay:
+                status, body = self.replay[api]
+                return web.Response(status=status, body=body, content_type="application/json")
             try:
                 lat, lon = float(q["latitude"]), float(q["longitude"])
             except (KeyError, ValueError):

@@ -152,6 +152,41 @@ def test_qif_dates_month_first_when_the_file_says_so() -> None:
     assert [op.date.isoformat() for op in ops] == ["2024-01-02", "2023-12-31"]
 
 
+MARCH = [
+    ("2024-03-04", -45.0, "CB  PHARMACIE DU PONT   02/03"),
+    ("2024-03-14", -12.8, "CB  BOULANGERIE DU FOUR 13/03/24"),
+    ("2024-03-15", 1250.0, "VIR SEPA SALAIRE MARS"),  # no payee: the memo
+    ("2024-03-28", -80.0, "operation"),  # a cheque: only "N0000412"
+]
+
+
+async def test_us_or_french_dates_of_one_account_are_the_same_operations(box: Box) -> None:
+    # "D03/04/24" could be either; "D03/14/24", later, says month first for the whole file
+    us = await ingest(box, "money.qif", sample("bank", "money-date-us-2024-03.qif"))
+    assert us["errors"] == 0
+    ops = sorted(await documents(box, OPERATIONS), key=lambda o: o["date"])
+    assert [(o["date"][:10], o["amount"], o["label"]) for o in ops] == MARCH
+    assert ops[-1]["type"] == "check"
+    # the same days written day first ("D04/03/24", "D14/03/24"): nothing new
+    fr = await ingest(box, "quicken.qif", sample("bank", "quicken-date-fr-2024-03.qif"))
+    assert counts(fr, OPERATIONS) == (0, 0, 4)
+
+
+async def test_a_quicken_2000_export_with_a_lower_case_header_and_blank_lines(box: Box) -> None:
+    report = await ingest(box, "q2000.qif", sample("bank", "quicken2000-2024-03.qif"))
+    assert counts(report, OPERATIONS) == (5, 0, 0)
+    ops = sorted(await documents(box, OPERATIONS), key=lambda o: o["date"])
+    # newest first in the file; "D29/02/24" (a leap day) reads day first
+    assert [o["date"][:10] for o in ops] == [
+        "2024-02-20",
+        "2024-02-29",
+        "2024-03-04",
+        "2024-03-08",
+        "2024-03-11",
+    ]
+    assert ops[-1]["label"] == "N\u00b0 0004127"  # the memo, in Windows-1252; "CHQ NO" is N
+
+
 async def test_a_camt053_statement_books_only_booked_entries(box: Box) -> None:
     report = await ingest(box, "camt.xml", sample("bank", "camt053-2024-01.xml"))
     assert report["format"] == "camt"
@@ -181,6 +216,13 @@ async def test_a_camt053_statement_books_only_booked_entries(box: Box) -> None:
         ("credit-agricole-2024-01.qif", "qif"),
         ("boursorama-2024-02.qif", "qif"),
         ("camt053-2024-01.xml", "camt"),
+        ("money-date-us-2024-03.qif", "qif"),
+        ("quicken2000-2024-03.qif", "qif"),  # "!type:Bank", lower case
+        # exported by real banks (see samples/bank/README.md)
+        ("ofxparse-v102-empty-tags.ofx", "ofx"),  # after twelve blank lines
+        ("ofxparse-chase-cc.qfx", "ofx"),
+        ("ofxparse-error-message.ofx", "ofx"),
+        ("raiffeisen-camt053-001-04.xml", "camt"),
     ],
 )
 def test_statements_are_told_apart_by_content_not_name(name: str, fmt: str) -> None:
@@ -200,3 +242,72 @@ def test_ofx_parser_yields_statements_as_they_close() -> None:
         "Operation",
         "Balance",
     ]
+
+
+# --- files exported by real banks (provenance in samples/bank/README.md) ------------------
+
+
+async def test_a_v1_ofx_with_every_tag_closed_and_empty_leaves(box: Box) -> None:
+    report = await ingest(box, "export.ofx", sample("bank", "ofxparse-v102-empty-tags.ofx"))
+    assert report["errors"] == 0  # an empty <BALAMT></BALAMT> is no balance, not an error
+    (op,) = await documents(box, OPERATIONS)
+    assert op["date"] == "2018-05-07T00:00:00Z"
+    assert op["amount"] == 12.34
+    assert op["label"] == "CBA:Transfer"  # <NAME></NAME> empty: the memo
+    assert op["currency"] == "AUD"  # <CURDEF></CURDEF> empty: the operation's <CURRENCY>
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["number"] == "12345678"
+    assert "balance" not in account
+
+
+async def test_a_credit_card_qfx_in_windows_1252(box: Box) -> None:
+    report = await ingest(box, "Chase.QFX", sample("bank", "ofxparse-chase-cc.qfx"))
+    assert report["errors"] == 0
+    (op,) = await documents(box, OPERATIONS)
+    assert op["label"] == "SQ *ECCO UN POCO \u00a6 NATURA"  # 0xA6 in Windows-1252
+    assert op["amount"] == -10.0
+    assert op["date"] == "2020-01-01T00:00:00Z"  # 20200101120000[0:GMT]
+    assert op["vendorId"] == "2020010112341234123412341234123"
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["type"] == "CreditCard"
+    assert account["balance"] == -10.0  # LEDGERBAL, not AVAILBAL
+
+
+async def test_an_ofx_error_answer_is_reported_and_stores_nothing(box: Box) -> None:
+    report = await ingest(box, "svb.ofx", sample("bank", "ofxparse-error-message.ofx"))
+    assert [e["message"] for e in report["error_samples"]] == [
+        "the bank reported status 2000 in STMTTRNRS: General Server Error"
+    ]
+    assert await documents(box, OPERATIONS) == []
+
+
+async def test_a_raiffeisen_camt053_with_dates_carrying_an_offset(box: Box) -> None:
+    report = await ingest(box, "camt.xml", sample("bank", "raiffeisen-camt053-001-04.xml"))
+    assert report["errors"] == 0
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["institutionLabel"] == "Raiffeisen"
+    assert account["balance"] == 5753.46  # CLBD
+    assert account["currency"] == "CHF"  # <Acct> names none: its balances' <Amt Ccy="CHF">
+    ops = {op["vendorId"]: op for op in await documents(box, OPERATIONS)}
+    assert len(ops) == 4
+    assert {op["currency"] for op in ops.values()} == {"CHF"}  # each from its own <Amt Ccy>
+    card = ops["210570781020000000024556150000"]
+    assert card["date"] == "2017-04-01T00:00:00Z"  # "2017-04-01+02:00"
+    assert card["amount"] == -158.5
+    # the bank wraps its text over two lines: one line here
+    assert (
+        card["label"]
+        == "Acquisto MIGROS M ARBEDO-CAST 31.03.2017/13:30 / N. carta Maestro xxxxxxxx"
+    )
+    assert ops["211067161010000000024556150000"]["amount"] == 368.0
+
+
+async def test_a_camt053_account_in_several_currencies_names_none(box: Box) -> None:
+    # the Raiffeisen statement with its closing balance in euros: no one currency
+    data = sample("bank", "raiffeisen-camt053-001-04.xml").replace(
+        b'<Amt Ccy="CHF">5753.46</Amt>', b'<Amt Ccy="EUR">5753.46</Amt>'
+    )
+    await ingest(box, "camt.xml", data)
+    (account,) = await documents(box, ACCOUNTS)
+    assert "currency" not in account
+    assert {op["currency"] for op in await documents(box, OPERATIONS)} == {"CHF"}

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from selfdata.connectors.enedis.dataconnect import contract_documents
 from selfdata.connectors.enedis.readings import KINDS, enedis_error, parse_readings
 from selfdata.connectors.meters import PARIS
 
@@ -75,7 +76,54 @@ def test_an_answer_without_readings_is_a_problem() -> None:
         ("conso_api_error_adam_err0069.json", "ADAM-ERR0069"),
         ("dataconnect_error_adam_dc_0008.json", "ADAM-DC-0008"),
         ("myelectricaldata_error_adam_err0123.json", "ADAM-ERR0123"),
+        # recorded answers (see samples/enedis/README.md)
+        ("conso_api_error_404_no_data_found.json", "no_data_found"),
+        ("conso_api_error_500_technical_error.json", "technical_error"),
+        ("myelectricaldata_error_result_500.json", "technical_error"),
+        ("myelectricaldata_error_invalid_request.json", "Invalid_request"),
     ],
 )
 def test_error_codes_are_found_however_the_gateway_wraps_them(sample: str, code: str) -> None:
     assert enedis_error(load(sample))[0] == code
+
+
+def test_a_gateway_error_that_is_only_text_has_no_code() -> None:
+    # Conso API relays a 500 whose body Enedis sent as plain text as a string
+    assert enedis_error(load("conso_api_error_500_plain_text.json")) == ("", "")
+
+
+# --- recorded answers (myElectricalData, relaying Data Connect v5) ----------------------
+
+
+def test_recorded_daily_consumption_is_one_point_per_local_day_across_the_spring_change() -> None:
+    points, problems = parse_readings(
+        KIND["daily_consumption"], load("myelectricaldata_daily_consumption.json")
+    )
+    assert problems == []
+    assert len(points) == 21  # 2022-03-08 to 2022-03-28
+    assert points[0] == (at("2022-03-08T00:00"), 42045.0)
+    assert points[-1] == (at("2022-03-28T00:00"), 18941.0)
+    # the 27th lasts 23 hours: the next day still starts at local midnight
+    assert points[20][0] - points[19][0] == 23 * 3600
+    assert points[19] == (at("2022-03-27T00:00"), 17062.0)
+
+
+def test_recorded_load_curve_becomes_wh_per_half_hour_from_midnight_to_midnight() -> None:
+    points, problems = parse_readings(KIND["load_curve"], load("myelectricaldata_load_curve.json"))
+    assert problems == []
+    assert len(points) == 48
+    assert points[0] == (at("2023-03-01T00:00"), 672.0)  # 1344 W over 00:00-00:30
+    # the reading dated 2023-03-02 00:00 is the day's last half hour
+    assert points[-1] == (at("2023-03-01T23:30"), 426.0)
+    assert all(b - a == 1800 for (a, _), (b, _) in itertools.pairwise(points))
+    assert sum(v for _, v in points) == 77_559.0  # Wh in the day: half the watts summed
+
+
+def test_a_recorded_contract_becomes_a_contract_document() -> None:
+    (doc,) = contract_documents(load("myelectricaldata_contract.json"))
+    assert doc["_id"] == "enedis:01234567890"
+    assert doc["tariff"] == "BTINFMUDT"
+    assert doc["subscribedPowerKva"] == 9.0
+    assert doc["offPeakHours"] == "HC (1H30-8H00;12H30-14H00)"
+    assert doc["startDate"] == "2006-05-24"  # from "2006-05-24+02:00"
+    assert doc["metadata"]["last_distribution_tariff_change_date"] == "2019-09-13+02:00"

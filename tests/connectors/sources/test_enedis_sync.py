@@ -4,7 +4,10 @@ quotas and every error the services document."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,9 +21,15 @@ from tests.connectors.fakes.enedis import CLIENT_ID, CLIENT_SECRET, PRM, TOKEN, 
 from tests.connectors.fakes.server import serve
 
 NOW = dt.datetime(2024, 3, 15, 9, 30, tzinfo=dt.UTC)
+SAMPLES = Path(__file__).parent / "samples" / "enedis"
 DAILY = f"enedis/daily_consumption/{PRM}"
 CURVE = f"enedis/load_curve/{PRM}"
 MAXP = f"enedis/max_power/{PRM}"
+
+
+def recorded(name: str) -> Any:
+    """A recorded answer (provenance in samples/enedis/README.md)."""
+    return json.loads((SAMPLES / name).read_text())
 
 
 def local(text: str) -> int:
@@ -285,3 +294,80 @@ async def test_dataconnect_wrong_secret_is_auth_failed_and_no_consent_user_actio
                     now=NOW,
                 )
             )
+
+
+# --- recorded answers, replayed by the fake gateways ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "conso_api_error_500_plain_text.json",  # Enedis sent text: relayed as a string
+        "conso_api_error_500_technical_error.json",
+    ],
+)
+async def test_recorded_conso_api_outages_are_service_down(
+    box: Box, session: aiohttp.ClientSession, sample: str
+) -> None:
+    fake = FakeEnedis(replay={"daily_consumption": (500, recorded(sample))})
+    async with serve(fake.conso_api_app()) as url:
+        ctx = conso_ctx(box, session, url, kinds="daily_consumption")
+        with pytest.raises(ServiceDown, match="HTTP 500"):
+            await conso_api.sync(ctx)
+        assert len(fake.calls) == 3  # retried, then given up for this run
+        assert ctx.saved == {}
+
+
+async def test_recorded_conso_api_no_data_found_is_a_load_curve_never_collected(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeEnedis(
+        replay={"load_curve": (404, recorded("conso_api_error_404_no_data_found.json"))}
+    )
+    async with serve(fake.conso_api_app()) as url:
+        ctx = conso_ctx(box, session, url, kinds="load_curve")
+        await conso_api.sync(ctx)  # not a failure: nothing to collect
+        assert fake.calls == ["load_curve"] * 5
+        assert ctx.saved == {}
+
+
+def med_ctx(box: Box, session: aiohttp.ClientSession, url: str, now: dt.datetime) -> BoxContext:
+    return BoxContext(
+        box,
+        session,
+        myelectricaldata.MANIFEST,
+        {"pdl": PRM, "token": TOKEN, "kinds": "daily_consumption"},
+        base_urls={"api": url},
+        now=now,
+    )
+
+
+async def test_a_recorded_myelectricaldata_answer_is_stored_day_by_day(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeEnedis(
+        today=dt.date(2022, 3, 29),
+        activation=dt.date(2022, 3, 8),
+        replay={"daily_consumption": (200, recorded("myelectricaldata_daily_consumption.json"))},
+    )
+    async with serve(fake.myelectricaldata_app()) as url:
+        ctx = med_ctx(box, session, url, dt.datetime(2022, 3, 29, 9, 30, tzinfo=dt.UTC))
+        await myelectricaldata.sync(ctx)
+        daily = await ctx.points(DAILY)
+        assert len(daily) == 21
+        assert daily[0] == (local("2022-03-08T00:00"), 42045.0)
+        assert daily[19] == (local("2022-03-27T00:00"), 17062.0)  # the 23-hour day
+        assert daily[-1] == (local("2022-03-28T00:00"), 18941.0)
+        assert sum(v for _, v in daily) == 896_692.0
+        assert ctx.state["quota"]["used"] == len(fake.calls)
+
+
+async def test_a_recorded_myelectricaldata_outage_is_service_down(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeEnedis(
+        replay={"daily_consumption": (500, recorded("myelectricaldata_error_result_500.json"))}
+    )
+    async with serve(fake.myelectricaldata_app()) as url:
+        with pytest.raises(ServiceDown, match="HTTP 500"):
+            await myelectricaldata.sync(med_ctx(box, session, url, NOW))

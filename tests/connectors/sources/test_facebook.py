@@ -42,6 +42,7 @@ def archive(**extra: bytes) -> bytes:
         ("\u00c3\u00a0 18h", "à 18h"),
         ("\u00f0\u009f\u0098\u0082", "😂"),
         ("\u00e2\u009d\u00a4", "❤"),
+        ("it\u00e2\u0080\u0099s", "it’s"),  # U+2019, the typographic apostrophe
         # not mojibake: left exactly as it is
         ("Café déjà", "Café déjà"),  # real Latin-1 range text, not valid UTF-8 as bytes
         ("Zoë 😂", "Zoë 😂"),  # already real Unicode (a code point above U+00FF)
@@ -144,6 +145,18 @@ async def test_hostile_and_broken_members(box: Box) -> None:
     assert "selfdata.facebook.messages" in messages  # the 200 kB message fails its schema
     # what was good is kept: message_2's first messages, and all of message_1
     assert counts(report, MESSAGES)[0] >= 3
+
+
+async def test_a_number_wider_than_64_bits_stops_no_thread(box: Box) -> None:
+    thread = json.loads(sample(FB, "message_1.json"))
+    # shaped by hand: valid JSON that the fast parse cannot hold, in the first message
+    thread["messages"][0]["reactions"][0]["timestamp"] = 123456789012345678901234
+    report = await ingest(
+        box, "fb.zip", archive(**{f"{THREAD}/message_1.json": json.dumps(thread)})
+    )
+    assert counts(report, MESSAGES) == (3, 0, 0)
+    first = min(await documents(box, MESSAGES), key=lambda m: m["time"])
+    assert first["reactions"][0]["timestamp"] == 123456789012345678901234  # kept exact
 
 
 def test_facebook_archives_are_recognised() -> None:

@@ -163,6 +163,66 @@ def test_google_exports_are_recognised(name: str, data: bytes | None, fmt: str) 
     assert detect_source(SourceFile(name, io.BytesIO(data))) == fmt
 
 
+# --- records from real exports (provenance in samples/takeout/README.md) ------------------
+
+
+async def test_a_recorded_fix_in_the_old_records_format(box: Box) -> None:
+    report = await ingest(box, "Records.json", sample(T, "gtp-Records-timestampMs.json"))
+    assert (report["format"], report["errors"]) == ("google-json", 0)
+    fix = 1512947698  # "timestampMs": "1512947698030"
+    assert await points(box, LAT) == [(fix, pytest.approx(35.1324213))]
+    assert await points(box, LON) == [(fix, pytest.approx(-112.2434441))]
+    assert await points(box, ACCURACY) == [(fix, 10.0)]
+
+
+async def test_a_recorded_fix_in_the_new_records_format_with_a_wide_device_tag(
+    box: Box,
+) -> None:
+    # an ISO "timestamp", and "deviceTag": -80241446968629135069 (valid JSON, wider than
+    # 64 bits: the fast parse stops there, the file is read again exactly)
+    report = await ingest(box, "Records.json", sample(T, "gtp-Records-timestamp.json"))
+    assert report["errors"] == 0
+    assert await points(box, LAT) == [(1512947698, pytest.approx(35.1324213))]
+    assert await points(box, ACCURACY) == [(1512947698, 10.0)]
+
+
+async def test_wide_device_tags_in_a_takeout_zip_stop_nothing(box: Box) -> None:
+    wide = json.loads(sample(T, "gtp-Records-timestamp.json"))["locations"][0]
+    records = [wide | {"timestamp": f"2017-12-10T23:{m:02}:00Z"} for m in range(60)]
+    records[30] = records[30] | {"deviceTag": 1234}  # another phone, a tag that fits
+    name = "Takeout/Historique des positions/Records.json"
+    report = await ingest(box, "takeout.zip", takeout(**{name: json.dumps({"locations": records})}))
+    assert not [e for e in report["error_samples"] if "Records.json" in e["where"]]
+    assert report["series"][LAT] == 60
+    assert counts(report, ACTIVITY) == (3, 0, 0)  # the members after it still come in
+
+
+async def test_what_the_box_keeps_of_a_wide_number_is_exact(box: Box) -> None:
+    entry = json.loads(sample(T, "gtp-MyActivity-discover.json"))[0]
+    # shaped by hand: a number in a list My Activity keeps as it is
+    entry["details"] = [{"name": "From Google Ads", "campaign": -80241446968629135069}]
+    await ingest(box, "MyActivity.json", json.dumps([entry]).encode())
+    (stored,) = await documents(box, ACTIVITY)
+    assert stored["details"][0]["campaign"] == -80241446968629135069
+
+
+async def test_a_recorded_my_activity_entry(box: Box) -> None:
+    report = await ingest(box, "MyActivity.json", sample(T, "gtp-MyActivity-discover.json"))
+    assert report["errors"] == 0
+    (entry,) = await documents(box, ACTIVITY)
+    assert entry["header"] == "Discover"
+    assert entry["title"] == "7 cards in your feed"
+    assert entry["time"] == "2021-12-13T03:04:05Z"  # ".007Z": to the second
+    assert [s["name"] for s in entry["subtitles"]] == [
+        "Computer programming",
+        "Computer Science",
+        "PostgreSQL",
+        "Technology",
+    ]
+    assert entry["locationInfos"][0]["source"] == "From your Location History"
+    assert "titleUrl" not in entry
+
+
 def test_other_json_is_not_taken_for_a_google_export() -> None:
     assert not detect("x.json", json.dumps({"hello": [1, 2]}).encode())
     assert not detect("x.json", b'[{"a": 1}]')

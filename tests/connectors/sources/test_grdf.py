@@ -170,3 +170,94 @@ async def test_web_account_walls_become_user_action(
         fake.terms_pending = False
         with pytest.raises(AuthFailed):
             await web.sync(web_ctx(box, session, url, password="nope"))
+
+
+# --- recorded answers (provenance in samples/grdf/README.md) ------------------------------
+
+RECORDED_PCE = "23000000000000"  # Lowatt's anonymised PCE
+PYGAZPAR_PCE = "12345678901234"
+
+
+def test_a_recorded_adict_informative_day_is_kwh_m3_and_coefficient() -> None:
+    items = list(adict_lines((SAMPLES / "lowatt_adict_informatives.ndjson").read_bytes()))
+    batch, codes = adict_batch(items, RECORDED_PCE, billed=False)
+    day = midnight(dt.date(2021, 8, 16))  # the gas day 16 Aug 06:00 → 17 Aug 06:00
+    assert (codes, batch.problems) == ([], 0)
+    assert batch.series[f"grdf/energy/{RECORDED_PCE}"] == ([(day, 8.0)], "kWh")
+    assert batch.series[f"grdf/volume/{RECORDED_PCE}"] == ([(day, 1.0)], "m³")
+    assert batch.series[f"grdf/conversion/{RECORDED_PCE}"] == ([(day, 11.16)], "kWh/m³")
+
+
+def test_a_recorded_adict_billed_period_starts_on_its_first_day() -> None:
+    items = list(adict_lines((SAMPLES / "lowatt_adict_publiees.ndjson").read_bytes()))
+    batch, _ = adict_batch(items, RECORDED_PCE, billed=True)
+    # journee_gaziere is null for a billed period: its date_debut_consommation is used
+    start = midnight(dt.date(2021, 1, 1))
+    assert batch.series[f"grdf/billed_energy/{RECORDED_PCE}"] == ([(start, 2032.0)], "kWh")
+    assert batch.series[f"grdf/billed_volume/{RECORDED_PCE}"] == ([(start, 180.0)], "m³")
+
+
+async def test_recorded_adict_answers_through_the_fake(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeGrdf(
+        replay={
+            "informatives": (SAMPLES / "lowatt_adict_informatives.ndjson").read_bytes(),
+            "publiees": (SAMPLES / "lowatt_adict_publiees.ndjson").read_bytes(),
+        }
+    )
+    async with serve(fake.app()) as url:
+        ctx = BoxContext(
+            box,
+            session,
+            adict.MANIFEST,
+            {"pce": RECORDED_PCE, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+            base_urls={"auth": url, "api": url},
+            now=NOW,
+        )
+        await adict.sync(ctx)
+        # every window got the same recorded answer: stored once
+        assert await ctx.points(f"grdf/energy/{RECORDED_PCE}") == [
+            (midnight(dt.date(2021, 8, 16)), 8.0)
+        ]
+        assert await ctx.points(f"grdf/billed_energy/{RECORDED_PCE}") == [
+            (midnight(dt.date(2021, 1, 1)), 2032.0)
+        ]
+
+
+def test_a_recorded_customer_area_week_is_seven_gas_days() -> None:
+    import json
+
+    payload = json.loads((SAMPLES / "pygazpar_web_informatives.json").read_text())
+    batch = web_batch(payload, PYGAZPAR_PCE)
+    energy_points, unit = batch.series[f"grdf/energy/{PYGAZPAR_PCE}"]
+    assert unit == "kWh"
+    assert [v for _, v in energy_points] == [75.0, 146.0, 174.0, 151.0, 139.0, 134.0, 175.0]
+    assert energy_points[0][0] == midnight(dt.date(2019, 11, 30))
+    assert batch.series[f"grdf/volume/{PYGAZPAR_PCE}"][0][:2] == [
+        (midnight(dt.date(2019, 11, 30)), 7.0),
+        (midnight(dt.date(2019, 12, 1)), 13.0),
+    ]
+    coefficients = [v for _, v in batch.series[f"grdf/conversion/{PYGAZPAR_PCE}"][0]]
+    assert coefficients == [11.12, 11.12, 11.17, 11.17, 11.17, 11.17, 11.17]
+    assert batch.problems == 0
+
+
+async def test_a_recorded_customer_area_answer_through_the_fake(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeGrdf(replay={"web": (SAMPLES / "pygazpar_web_informatives.json").read_bytes()})
+    async with serve(fake.app()) as url:
+        ctx = BoxContext(
+            box,
+            session,
+            web.MANIFEST,
+            {"email": EMAIL, "password": PASSWORD, "pce": PYGAZPAR_PCE},
+            base_urls={"login": url, "site": url},
+            now=NOW,
+        )
+        await web.sync(ctx)
+        days = await ctx.points(f"grdf/energy/{PYGAZPAR_PCE}")
+        assert len(days) == 7
+        assert days[-1] == (midnight(dt.date(2019, 12, 6)), 175.0)
+        assert sum(v for _, v in days) == 994.0

@@ -14,7 +14,7 @@ from selfdata.box import Box
 from selfdata.connectors import linky_tic
 from selfdata.connectors.linky_tic import port
 from selfdata.connectors.linky_tic.frames import FrameReader, checksum, parse_group
-from selfdata.connectors.linky_tic.values import MinuteSeries
+from selfdata.connectors.linky_tic.values import MinuteSeries, frame_summary
 from selfdata.connectors.sdk import ServiceDown, UserActionNeeded
 
 from tests.connectors.fakes.context import BoxContext
@@ -208,3 +208,52 @@ async def test_the_probe_hook_takes_the_cli_options(
 async def test_a_missing_device_asks_the_owner(tmp_path: Path) -> None:
     with pytest.raises(UserActionNeeded, match="plug the TIC dongle"):
         await linky_tic.probe_device(str(tmp_path / "ttyUSB9"))
+
+
+# --- captures from a real meter (provenance in samples/linky_tic/README.md) ---------------
+
+RECORDED_METER = "012345678910"  # anonymised by the capture's author, checksums redone
+
+
+def test_a_recorded_historic_frame_decodes_with_every_checksum_right() -> None:
+    reader = FrameReader()
+    (frame,) = reader.feed((SAMPLES / "linkytic-historic-base.tic").read_bytes())
+    assert (reader.bad_groups, reader.cut_frames) == (0, 0)
+    summary = frame_summary(frame)
+    assert summary["mode"] == "historic"
+    assert summary["meter"] == RECORDED_METER
+    assert summary["tariff"] == "BASE"
+    assert summary["power_va"] == 2390.0
+    assert summary["indexes_wh"] == {"BASE": 123456789.0}
+    assert frame.get("IINST") == "011"  # amperes, not stored
+
+
+def test_a_recorded_standard_frame_decodes_with_every_checksum_right() -> None:
+    reader = FrameReader()
+    (frame,) = reader.feed((SAMPLES / "linkytic-standard-base.tic").read_bytes())
+    assert (reader.bad_groups, reader.cut_frames) == (0, 0)
+    assert len(frame.groups) == 38
+    summary = frame_summary(frame)
+    assert summary["mode"] == "standard"
+    assert summary["power_va"] == 263.0
+    assert summary["tariff"] == "base"  # NGTF as this meter writes it, padded with spaces
+    assert summary["indexes_wh"] == {"EAST": 3519702.0, "EASF01": 3519702.0, "EASD01": 3519702.0}
+    # a horodate with an empty value, horodated values, a value holding spaces
+    assert (frame.groups["DATE"].horodate, frame.get("DATE")) == ("H240210121355", "")
+    assert frame.groups["SMAXSN-1"].horodate == "H240209211759"
+    assert frame.get("SMAXSN-1") == "01422"
+    assert frame.get("MSG1") == "PAS DE          MESSAGE"
+    assert frame.groups["PJOURF+1"].value.startswith("0000C001 NONUTILE NONUTILE")
+
+
+async def test_a_recorded_standard_capture_is_stored_as_minute_points(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    capture = str(SAMPLES / "linkytic-standard-base.tic")
+    ctx = BoxContext(box, session, linky_tic.MANIFEST, {"device": capture}, now=NOW)
+    await linky_tic.sync(ctx)
+    base = f"linky/{RECORDED_METER}"
+    assert await ctx.points(f"{base}/power") == [(MINUTE, 263.0)]
+    assert await ctx.points(f"{base}/index/EAST") == [(MINUTE, 3519702.0)]
+    assert await ctx.points(f"{base}/index/EASF02") == [(MINUTE, 0.0)]
+    assert ctx.state["mode"] == "standard"

@@ -127,3 +127,65 @@ async def test_an_outage_after_the_archive_keeps_its_cursor(
         fake.calls.clear()
         await open_meteo.sync(ctx)
         assert [c[0] for c in fake.calls] == ["forecast", "air"]
+
+
+# --- recorded answers (provenance in samples/open_meteo/README.md) ------------------------
+
+
+def test_a_recorded_answer_in_local_iso_times_is_read_at_the_right_instants() -> None:
+    # Open-Meteo's default format: "1953-01-31T00:00" in the asked time zone
+    # (Europe/Amsterdam, utc_offset_seconds 7200 in that answer)
+    payload = json.loads((SAMPLES / "frenck_historical_weather_iso8601.json").read_text())
+    midnight = int(dt.datetime(1953, 1, 31, tzinfo=dt.timezone(dt.timedelta(hours=2))).timestamp())
+    assert open_meteo.hourly_points(payload, "temperature_2m") == (
+        [(midnight, 5.8), (midnight + 3600, 5.5), (midnight + 7200, 5.1)],
+        "°C",
+    )
+    assert open_meteo.hourly_points(payload, "wind_speed_10m")[1] == "km/h"
+
+
+def test_recorded_air_quality_units_are_kept_as_sent() -> None:
+    payload = json.loads((SAMPLES / "frenck_air_quality_iso8601.json").read_text())
+    points, unit = open_meteo.hourly_points(payload, "pm2_5")
+    assert unit == "\u03bcg/m\u00b3"  # GREEK SMALL LETTER MU, as Open-Meteo writes it
+    assert points[0] == (int(dt.datetime(2026, 10, 2, 22, tzinfo=dt.UTC).timestamp()), 20.5)
+    assert open_meteo.hourly_points(payload, "european_aqi") == (
+        [(points[i][0], v) for i, v in enumerate([43.0, 43.0, 42.0])],
+        "EAQI",
+    )
+
+
+async def test_a_recorded_air_quality_answer_is_stored_through_a_run(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    now = dt.datetime(2026, 10, 3, 3, 30, tzinfo=dt.UTC)
+    fake = FakeOpenMeteo(
+        now=now,
+        replay={"air": (200, (SAMPLES / "frenck_air_quality_iso8601.json").read_bytes())},
+    )
+    async with serve(fake.app()) as url:
+        ctx = ctx_for(box, session, url, {**HOME, "history_days": "6"})
+        ctx.set_now(now)
+        await open_meteo.sync(ctx)
+        first = int(dt.datetime(2026, 10, 2, 22, tzinfo=dt.UTC).timestamp())
+        assert await ctx.points("open-meteo/air/pm10") == [
+            (first, 25.1),
+            (first + 3600, 23.4),
+            (first + 7200, 23.9),
+        ]
+        assert await ctx.points("open-meteo/air/nitrogen_dioxide") == [
+            (first, 20.7),
+            (first + 3600, 20.1),
+            (first + 7200, 19.2),
+        ]
+
+
+async def test_a_recorded_refusal_names_its_reason(
+    box: Box, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeOpenMeteo(
+        replay={"archive": (400, (SAMPLES / "error_400_invalid_variable.json").read_bytes())}
+    )
+    async with serve(fake.app()) as url:
+        with pytest.raises(AuthFailed, match="from invalid String value lksdfj"):
+            await open_meteo.sync(ctx_for(box, session, url))
