@@ -25,7 +25,6 @@ import aiosqlite
 
 from ..doctypes import Doctype
 from ..store import DocumentStore
-from ..store.dictionaries import checked_dictionary
 from ..store.documents import BulkWriter, Existing, Prepared
 from .checked import BATCH, Checked, Item, checked_batches, with_id
 from .records import FORMATS, RowError
@@ -94,7 +93,6 @@ async def import_records(
             async for items in batches:
                 for item in items:
                     if isinstance(item, bytes):  # the dictionary the worker trained
-                        checked_dictionary(item)  # now: a bad one stops the import at once
                         run.batch.dictionary = item
                         continue
                     report.read += 1
@@ -192,13 +190,13 @@ class _Run:
             batch.prepared.append(Prepared(given, canonical, ih, packed=packed))
 
     async def flush(self, batch: _Batch) -> None:
+        dh = self.writer.dh
+        if batch.dictionary is not None:  # checked there, even if no record came with it
+            await self.store.add_dictionary(await self.writer.transaction(), dh, batch.dictionary)
         if not batch.prepared:
             return
         tx = await self.writer.transaction()
         items = batch.prepared
-        dh = self.writer.dh
-        if batch.dictionary is not None:
-            await self.store.add_dictionary(tx, dh, batch.dictionary)
         existing = await self.store.lookup(tx, dh, [i.id_hash for i in items if i is not None])
         await self._assign_content_ids(tx, batch, items, existing)
         ready = [i for i in items if i is not None]
