@@ -6,7 +6,9 @@ record per station with its place, its number of stands and, refreshed every min
 the bikes and free stands available. Two ways to read it, both paged:
 
 * ``datapusher`` (default): ``GET /fr/datapusher/ws/rdata/jcd_jcdecaux.jcdvelov/all.json
-  ?maxfeatures=&start=`` (``start`` counts from 1) → ``{"nb_results", "values": [...]}``;
+  ?maxfeatures=&start=`` (``start`` counts from 1) → ``{"nb_results", "values": [...]}``,
+  each value an object (``"number": 2027``, ``"last_update": "2026-06-17 08:48:28+02:00"``)
+  or, as the older service answered, a row of strings in the order of ``"fields"``;
 * ``wfs``: ``GET /geoserver/metropole-de-lyon/ows?SERVICE=WFS&VERSION=2.0.0
   &request=GetFeature&typename=metropole-de-lyon:jcd_jcdecaux.jcdvelov
   &outputFormat=application/json&SRSNAME=EPSG:4171&sortBy=gid&count=&startIndex=``
@@ -134,11 +136,29 @@ async def _datapusher(ctx: Context) -> AsyncIterator[list[Mapping[str, Any]]]:
         values = payload.get("values") if isinstance(payload, dict) else None
         if not isinstance(values, list):
             raise ServiceDown("data.grandlyon.com answered without a list of values")
-        yield [v for v in values if isinstance(v, Mapping)]
+        yield _records(values, payload.get("fields"))
         total = _int(payload.get("nb_results"))
         start += len(values)
         if len(values) < PAGE or (total is not None and start > total):
             return
+
+
+def _records(values: list[Any], fields: object) -> list[Mapping[str, Any]]:
+    """A page's records. Each value is an object, or, in the compact answer of the older
+    ``download.data.grandlyon.com/ws/rdata`` service (recorded in 2015), a row of strings
+    in the order of ``fields``, a missing value written ``"None"``. Anything else becomes
+    an empty record: a bad one, counted as such."""
+    names = [str(name) for name in fields] if isinstance(fields, list) else []
+    records: list[Mapping[str, Any]] = []
+    for value in values:
+        if isinstance(value, Mapping):
+            records.append(value)
+        elif isinstance(value, list) and names and len(value) == len(names):
+            row = zip(names, value, strict=True)
+            records.append({name: None if v == "None" else v for name, v in row})
+        else:
+            records.append({})
+    return records
 
 
 async def _wfs(ctx: Context) -> AsyncIterator[list[Mapping[str, Any]]]:

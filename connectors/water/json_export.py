@@ -59,10 +59,11 @@ _DIALECT_UNITS: dict[str, tuple[Unit, Unit | None]] = {
     "list": ("L", None),
 }
 _UNIT_SAMPLE = 200
+_BOM = b"\xef\xbb\xbf"
 
 
 def detect_json(head: bytes) -> bool:
-    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    start = head.lstrip(_BOM + b" \t\r\n")[:1]
     if start not in (b"{", b"["):
         return False
     if any(marker in head for marker in _MARKERS):
@@ -73,12 +74,14 @@ def detect_json(head: bytes) -> bool:
 def read_json(file: BinaryIO, where: str) -> Iterator[Reading | Meter | Problem | Note]:
     file.seek(0)
     head = file.read(256 * 1024)
-    file.seek(0)
-    events = sniff(head.removeprefix(b"\xef\xbb\xbf"), 2000)
+    # past a UTF-8 byte-order mark (ijson refuses one), straight on the file: a number
+    # wider than 64 bits makes stream_items read it again from here, which takes a seek
+    file.seek(len(_BOM) if head.startswith(_BOM) else 0)
+    events = sniff(head.removeprefix(_BOM), 2000)
     prefix, dialect = _records_prefix(events)
     if meter := _top_level(events, _METER_KEYS):
         yield Meter(meter[:64], contract=_top_level(events, _CONTRACT_KEYS))
-    records = stream_items(_SkipBom(file), prefix, where)
+    records = stream_items(file, prefix, where)
     sample = list(itertools.islice(records, _UNIT_SAMPLE))
     use_unit, index_unit = _DIALECT_UNITS[dialect]
     if index_unit is None:
@@ -189,19 +192,3 @@ def _index_unit(records: Iterator[Mapping[str, Any]]) -> Unit:
             if value is not None and value != value.to_integral_value():
                 return "m3"
     return "L"
-
-
-class _SkipBom:
-    """The file without a UTF-8 byte-order mark (ijson refuses one)."""
-
-    def __init__(self, file: BinaryIO) -> None:
-        self._file = file
-        self._first = True
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._file.read(size)
-        if self._first:
-            self._first = False
-            if data.startswith(b"\xef\xbb\xbf"):
-                data = data[3:]
-        return data

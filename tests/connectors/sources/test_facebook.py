@@ -163,3 +163,70 @@ def test_facebook_archives_are_recognised() -> None:
     data = archive()
     assert detect("fb.zip", data[:4096])
     assert detect_source(SourceFile("fb.zip", io.BytesIO(data))) == "facebook"
+
+
+# --- test data published by facebook-data-miner (samples/facebook/README.md) ---------------
+
+FDM_THREAD = "messages/inbox/foobar_n5fd6gG50h"
+FDM_GROUP = "messages/inbox/tokehalfoobardonaldduckand2others_safsdf_fdf3"
+
+
+def fdm_archive() -> bytes:
+    """The fixture author's test export, in its own (2020, top-level) layout."""
+    return zip_bytes(
+        {
+            f"{FDM_THREAD}/message_1.json": sample(FB, "fdm-foobar-message_1.json"),
+            f"{FDM_GROUP}/message_1.json": sample(FB, "fdm-group-message_1.json"),
+            "friends/friends.json": sample(FB, "fdm-friends.json"),
+        }
+    )
+
+
+async def test_a_published_test_export_every_kind_of_message(box: Box) -> None:
+    report = await ingest(box, "facebook-foobar.zip", fdm_archive())
+    assert report["format"] == "facebook"
+    assert report["errors"] == 0
+    assert counts(report, MESSAGES) == (15 + 5, 0, 0)
+    assert counts(report, FRIENDS) == (9, 0, 0)
+
+    messages = await documents(box, MESSAGES)
+    thread = sorted(
+        (m for m in messages if m["thread"] == "inbox/foobar_n5fd6gG50h"), key=lambda m: m["time"]
+    )
+    assert len(thread) == 15
+    first, last = thread[0], thread[-1]
+    assert (first["sender"], first["time"]) == ("Jenő Rejtő", "2020-02-13T05:15:28Z")
+    assert first["text"] == "Lorem lorim.. foo bar 😡😡😡"
+    assert (last["text"], last["time"]) == ("OUT! ❤", "2020-08-08T18:22:08Z")
+    media = {m["time"]: m["media"] for m in thread if "media" in m}
+    assert media["2020-03-09T10:48:48Z"] == [
+        "messages/inbox/FooBar_n5fd6gG50h/audio/audioclip15905232600004598_2621787141481389.mp4"
+    ]
+    assert media["2020-04-25T21:42:08Z"] == [  # the video, not its thumbnail
+        "messages/inbox/FooBar_n5fd6gG50h/videos/video1501528035_1573509826004448.mp4"
+    ]
+    assert media["2020-02-14T03:28:48Z"] == [
+        "messages/inbox/FooBar_n5fd6gG50h/files/1810.04805.pdf"
+    ]
+    assert len(media) == 7  # 2 photos, 2 gifs, a video, an audio clip, a file
+    reactions = [r for m in thread for r in m.get("reactions", [])]
+    assert reactions == [
+        {"reaction": "❤", "actor": "Jenő Rejtő"},
+        {"reaction": "😮", "actor": "Foo Bar"},
+        {"reaction": "❤", "actor": "Jenő Rejtő"},
+    ]
+
+
+async def test_a_published_group_thread_and_the_older_friends_list(box: Box) -> None:
+    await ingest(box, "facebook-foobar.zip", fdm_archive())
+    group = [m for m in await documents(box, MESSAGES) if m["thread"].startswith("inbox/tokehal")]
+    # two of the five messages share their millisecond: both kept, one document each
+    same = sorted(m["sender"] for m in group if m["time"] == "2011-07-17T13:00:32Z")
+    assert same == ["Dér Dénes", "Tőke Hal"]
+    assert {m["sender"] for m in group} >= {"Facebook User", "Donald Duck", "Foo Bar"}
+    friends = {f["name"]: f.get("since") for f in await documents(box, FRIENDS)}
+    assert len(friends) == 9
+    assert friends["Tőke Hal"] == "2020-02-21T13:07:59Z"
+    assert friends["Dér Dénes"] == "2020-02-12T16:01:52Z"
+    again = await ingest(box, "facebook-foobar.zip", fdm_archive())
+    assert counts(again, MESSAGES) == (0, 0, 20)

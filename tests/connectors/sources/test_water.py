@@ -184,6 +184,29 @@ async def test_suez_telemetry_in_m3(box: Box) -> None:
     }
 
 
+@pytest.mark.parametrize("bom", [b"\xef\xbb\xbf", b""], ids=["bom", "no-bom"])
+async def test_a_meter_number_wider_than_64_bits_is_read_exactly(box: Box, bom: bytes) -> None:
+    """The fast parse stops on the first record's number; the file is read again, from
+    past its byte-order mark, with every record and the number's digits."""
+    export = json.loads(water("egl-consommationsJournalieres.json"))
+    meter = 2**70 + 1  # shaped by hand: a meter number no C long long holds
+    for record in export["postes"][0]["data"]:
+        record["numeroCompteur"] = meter
+    report = await ingest(box, "c.json", bom + json.dumps(export, indent=1).encode())
+    assert report["format"] == "water"
+    assert report["errors"] == 0
+    assert str(meter) == "1180591620717411303425"  # not 1.1805916207174113e+21
+    assert await daily(box, f"water/daily/{meter}") == {
+        "2024-12-30 00:00": 298.0,
+        "2024-12-31 00:00": 412.0,
+        "2025-01-01 00:00": 255.0,
+        "2025-01-02 00:00": 309.0,
+    }
+    assert (await daily(box, f"water/index/{meter}"))["2025-01-02 00:00"] == 452_210.0
+    (contract,) = await documents(box, CONTRACTS)
+    assert contract["meterId"] == str(meter)
+
+
 async def test_an_index_only_export_gives_the_days_use(box: Box) -> None:
     text = "Date de relevé;Index relevé (m3)\n01/06/2024;100,000\n02/06/2024;100,250\n04/06/2024;100,900\n"
     await ingest(box, "i.csv", text.encode())
