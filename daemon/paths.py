@@ -47,6 +47,11 @@ class DataDir:
         return self.root / "selfdata.sock"
 
     @property
+    def handover_socket(self) -> Path:
+        """Where the CLI hands the daemon an open file (selfdata.handover)."""
+        return self.root / "selfdata-files.sock"
+
+    @property
     def daemon_lock(self) -> Path:
         return self.root / "daemon.lock"
 

@@ -16,7 +16,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from . import __version__, systemd
 from .api.app import create_app
-from .api.keys import BOX, CERTIFICATE, STATE_LISTENERS
+from .api.keys import BOX, CERTIFICATE, HANDED_FILES, STATE_LISTENERS
 from .box import Box
 from .config import ServeConfig
 from .tls import server_context
@@ -70,7 +70,7 @@ async def serve(
         box = app[BOX]
         ssl_context = server_context(app[CERTIFICATE]) if config.tls else None
         await web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context).start()
-        await _start_admin_socket(runner, config)
+        await _start_admin_sockets(runner, config)
         if config.tls and config.http_port:
             # the port really bound (--port 0 lets the system choose)
             https_port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
@@ -108,7 +108,7 @@ async def serve(
         log.info("stopped")
 
 
-async def _start_admin_socket(runner: web.AppRunner, config: ServeConfig) -> None:
+async def _start_admin_sockets(runner: web.AppRunner, config: ServeConfig) -> None:
     path = config.data_dir.socket
     if len(str(path)) > _MAX_SOCKET_PATH:
         log.warning("data dir path too long for the admin socket; the CLI will work offline only")
@@ -121,6 +121,9 @@ async def _start_admin_socket(runner: web.AppRunner, config: ServeConfig) -> Non
         await web.UnixSite(runner, str(path)).start()
     finally:
         os.umask(old)
+    handover = config.data_dir.handover_socket
+    if len(str(handover)) <= _MAX_SOCKET_PATH:  # without it, the CLI sends files' bytes
+        runner.app[HANDED_FILES].listen(handover)
 
 
 def _redirect_app(https_port: int) -> web.Application:

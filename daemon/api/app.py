@@ -18,6 +18,7 @@ from .. import __version__
 from ..backup.service import backup_ctx
 from ..box import Box
 from ..config import ServeConfig
+from ..handover import HandedFiles
 from ..scheduler import Scheduler
 from ..store import MergeReport
 from ..tls import ensure_certificate
@@ -29,6 +30,7 @@ from .keys import (
     BOX,
     CERTIFICATE,
     CONFIG,
+    HANDED_FILES,
     KEY_FILE_WATCHER,
     LOGIN_GUARD,
     SCHEDULER,
@@ -62,6 +64,7 @@ def create_app(config: ServeConfig) -> web.Application:
     app.on_response_prepare.append(security_headers)
     setup_webui(app)
     app.cleanup_ctx.append(_box_ctx)
+    app.cleanup_ctx.append(_handed_files_ctx)
     app.cleanup_ctx.append(_scheduler_ctx)
     app.cleanup_ctx.append(backup_ctx)  # selfdata.backup.service: scheduled backups
     app.cleanup_ctx.append(_unattended_ctx)
@@ -85,6 +88,14 @@ async def _box_ctx(app: web.Application) -> AsyncIterator[None]:
         )
     yield
     await box.close()
+
+
+async def _handed_files_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Files the CLI hands over (selfdata.handover): the server opens their socket next
+    to the admin socket; whatever is still held is closed here."""
+    app[HANDED_FILES] = HandedFiles()
+    yield
+    await app[HANDED_FILES].close()
 
 
 async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:

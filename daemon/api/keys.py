@@ -9,6 +9,7 @@ from aiohttp import web
 from ..backup.service import BackupService
 from ..box import Box
 from ..config import ServeConfig
+from ..handover import HandedFiles
 from ..scheduler import Scheduler
 from ..tls import Certificate
 from ..unattended import KeyFileWatcher
@@ -20,6 +21,7 @@ __all__ = [
     "BOX",
     "CERTIFICATE",
     "CONFIG",
+    "HANDED_FILES",
     "KEY_FILE_WATCHER",
     "LOGIN_GUARD",
     "SCHEDULER",
@@ -42,6 +44,8 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 BACKUPS = web.AppKey("backups", BackupService)
 #: One-time download links (selfdata.api.tickets): the web UI's export.
 TICKETS = web.AppKey("tickets", Tickets)
+#: Files the CLI hands over on a socket of their own (selfdata.handover).
+HANDED_FILES = web.AppKey("handed_files", HandedFiles)
 #: Unattended unlock: looks for the key file while the box is locked (selfdata.unattended).
 KEY_FILE_WATCHER = web.AppKey("key_file_watcher", KeyFileWatcher)
 

@@ -13,9 +13,17 @@ from aiohttp import web
 from ..box import Box
 from ..errors import InputError
 from .auth import COOKIE, is_admin_socket
-from .keys import BOX, CONFIG
+from .keys import BOX, CONFIG, HANDED_FILES
 
-__all__ = ["box_of", "client_address", "json_body", "query_int", "reply", "session_of"]
+__all__ = [
+    "box_of",
+    "client_address",
+    "handed_file",
+    "json_body",
+    "query_int",
+    "reply",
+    "session_of",
+]
 
 
 def box_of(request: web.Request) -> Box:
@@ -25,6 +33,17 @@ def box_of(request: web.Request) -> Box:
 def session_of(request: web.Request) -> str:
     """Who is asking, for what must stay theirs: the session cookie, or the admin socket."""
     return "admin socket" if is_admin_socket(request) else request.cookies.get(COOKIE, "")
+
+
+def handed_file(request: web.Request) -> int | None:
+    """The descriptor of the file the CLI handed over (``?file=`` its ticket, see
+    selfdata.handover), the caller's to close; None if the file comes in the body."""
+    ticket = request.query.get("file")
+    if ticket is None:
+        return None
+    if not is_admin_socket(request):
+        raise InputError("file= names a file handed over on the admin socket: use it there")
+    return request.app[HANDED_FILES].claim(ticket)
 
 
 def client_address(request: web.Request) -> str:

@@ -262,10 +262,11 @@ ROUTES: tuple[Route, ...] = (
         _DT + "/import",
         documents.import_documents,
         Access.OWNER,
-        "Stream JSON Lines or CSV into the doctype; answers counts and bad lines.",
+        "Stream JSON Lines or CSV into the doctype (or, on the admin socket, read the file "
+        "?file= names: one the CLI handed over); answers counts and bad lines.",
         "documents",
         "application/x-ndjson",
-        query=("format", "id_field"),
+        query=("format", "id_field", "file"),
     ),
     Route(
         "GET",
@@ -435,7 +436,7 @@ ROUTES: tuple[Route, ...] = (
         "Lines), its format detected; answers what was stored per doctype and series.",
         "documents",
         "application/octet-stream",
-        query=("name",),
+        query=("name", "file"),
     ),
     # -- owner's control: the GDPR export (docs/export-format.md), backups and restore
     # (docs/backups.md)

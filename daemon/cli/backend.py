@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
 from ..doctypes import builtin_doctypes, check_name, resolve
 from ..errors import DaemonError, Locked, UnknownDoctype, from_code
+from ..handover import hand_over, position
 from ..paths import DataDir
 from ..tls import fingerprint_of
 
@@ -27,7 +30,7 @@ if TYPE_CHECKING:  # the store, imported only offline: through the daemon the CL
 __all__ = ["Backend", "DaemonBackend", "LocalBackend", "open_backend"]
 
 CHUNK = 256 * 1024
-Chunks = AsyncIterator[bytes]
+_FOLLOW_SECONDS = 0.2
 
 
 class Backend(Protocol):
@@ -46,7 +49,12 @@ class Backend(Protocol):
     async def disable_unattended(self) -> dict[str, Any]: ...
     async def doctypes(self) -> list[dict[str, Any]]: ...
     async def import_file(
-        self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
+        self,
+        doctype: str,
+        stream: IO[bytes],
+        fmt: str,
+        id_field: str | None,
+        advance: Callable[[int], None],
     ) -> dict[str, Any]: ...
     def export(self, doctype: str) -> AsyncIterator[bytes]: ...
     async def import_any(self, path: Path) -> dict[str, Any]: ...
@@ -75,7 +83,7 @@ async def open_backend(
             await session.close()  # a socket left by a killed daemon: go offline
         else:
             try:
-                yield DaemonBackend(session)
+                yield DaemonBackend(session, data_dir.handover_socket)
             finally:
                 await session.close()
             return
@@ -93,8 +101,9 @@ async def open_backend(
 class DaemonBackend:
     daemon = True
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, handover: Path) -> None:
         self._session = session
+        self._handover = handover
 
     async def _call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
         try:
@@ -148,20 +157,36 @@ class DaemonBackend:
         return list((await self._call("GET", "/doctypes"))["doctypes"])
 
     async def import_file(
-        self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
+        self,
+        doctype: str,
+        stream: IO[bytes],
+        fmt: str,
+        id_field: str | None,
+        advance: Callable[[int], None],
     ) -> dict[str, Any]:
+        """Hand the file over (selfdata.handover) if it is one, else send its bytes."""
         check_name(doctype)
         params = {"format": fmt} | ({"id_field": id_field} if id_field else {})
-        result: dict[str, Any] = await self._call(
-            "POST", f"/doctypes/{doctype}/import", data=chunks, params=params
-        )
-        return result
+        path = f"/doctypes/{doctype}/import"
+        ticket = await asyncio.to_thread(hand_over, self._handover, stream)
+        if ticket is None:
+            result: dict[str, Any] = await self._call(
+                "POST", path, data=_chunks(stream, advance), params=params
+            )
+            return result
+        async with _following(stream, advance):
+            return await self._call("POST", path, params=params | {"file": ticket})  # type: ignore[no-any-return]
 
     async def import_any(self, path: Path) -> dict[str, Any]:
-        """Send the file (the daemon may run as another user: it cannot open our path)."""
-        result: dict[str, Any] = await self._call(
-            "POST", "/import", data=_file_chunks(path), params={"name": path.name}
-        )
+        """Hand the file over, or send it: the daemon may run as another user, and cannot
+        open our path."""
+        params = {"name": path.name}
+        with open(path, "rb") as file:  # noqa: ASYNC230 - each read goes through a thread
+            ticket = await asyncio.to_thread(hand_over, self._handover, file)
+            data = _chunks(file, lambda _: None) if ticket is None else None
+            result: dict[str, Any] = await self._call(
+                "POST", "/import", data=data, params=params | ({"file": ticket} if ticket else {})
+            )
         return result
 
     async def export(self, doctype: str) -> AsyncIterator[bytes]:
@@ -271,13 +296,24 @@ class LocalBackend:
         ]
 
     async def import_file(
-        self, doctype: str, chunks: Chunks, fmt: str, id_field: str | None
+        self,
+        doctype: str,
+        stream: IO[bytes],
+        fmt: str,
+        id_field: str | None,
+        advance: Callable[[int], None],
     ) -> dict[str, Any]:
-        from ..importers import import_records
+        from ..importers import OpenFile, import_records
 
         resolved = resolve(doctype)
         box = await self._unlocked()
-        report = await import_records(box.documents, resolved, chunks, fmt, id_field=id_field)
+        if not _is_file(stream):
+            chunks = _chunks(stream, advance)
+            report = await import_records(box.documents, resolved, chunks, fmt, id_field=id_field)
+            return report.to_json()
+        async with _following(stream, advance):  # read by the import (its worker) itself
+            source = OpenFile(stream.fileno())
+            report = await import_records(box.documents, resolved, source, fmt, id_field=id_field)
         return report.to_json()
 
     async def import_any(self, path: Path) -> dict[str, Any]:
@@ -306,10 +342,44 @@ class LocalBackend:
         return (await self._box.fsck()).to_json()
 
 
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    with open(path, "rb") as file:  # noqa: ASYNC230 - each read goes through a thread
-        while data := await asyncio.to_thread(file.read, CHUNK):
-            yield data
+async def _chunks(stream: IO[bytes], advance: Callable[[int], None]) -> AsyncIterator[bytes]:
+    while data := await asyncio.to_thread(stream.read, CHUNK):
+        advance(len(data))
+        yield data
+
+
+def _is_file(stream: IO[bytes]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):  # no descriptor (a test's BytesIO)
+        return False
+
+
+@asynccontextmanager
+async def _following(stream: IO[bytes], advance: Callable[[int], None]) -> AsyncIterator[None]:
+    """``advance`` told how far a reader sharing ``stream``'s descriptor has got."""
+    done = position(stream)
+
+    def moved() -> None:
+        nonlocal done
+        now = position(stream)
+        if now > done:
+            advance(now - done)
+            done = now
+
+    async def follow() -> None:
+        while True:
+            await asyncio.sleep(_FOLLOW_SECONDS)
+            moved()
+
+    task = asyncio.create_task(follow())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+    moved()
 
 
 def _fingerprint(cert: Path) -> str | None:

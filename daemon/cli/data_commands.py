@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -16,7 +16,7 @@ from ..doctypes import check_name
 from ..errors import InputError
 from ..importers import FORMATS
 from .archive_commands import export_all, export_options, import_options, import_sealed
-from .backend import CHUNK, open_backend
+from .backend import open_backend
 from .main import Context, backend_call, emit, pass_context
 from .secrets import passphrase_option, read_secret
 
@@ -91,7 +91,7 @@ def import_(
     with stream, _progress(size, show) as advance:
         report = backend_call(
             ctx,
-            lambda b: b.import_file(doctype, _chunks(stream, advance), fmt, id_field),
+            lambda b: b.import_file(doctype, stream, fmt, id_field, advance),
             _asker(passphrase_file),
         )
     emit(report, as_json, _human_report)
@@ -125,15 +125,6 @@ def _open_input(file: str) -> tuple[IO[bytes], int]:
     except OSError as err:
         raise InputError(f"cannot read {file}: {err.strerror}") from None
     return stream, os.fstat(stream.fileno()).st_size
-
-
-async def _chunks(stream: IO[bytes], advance: Callable[[int], None]) -> AsyncIterator[bytes]:
-    while True:
-        data = await asyncio.to_thread(stream.read, CHUNK)
-        if not data:
-            return
-        advance(len(data))
-        yield data
 
 
 def _human_report(r: dict[str, Any]) -> str:

@@ -30,11 +30,12 @@ from .checked import BATCH, Checked, Item, checked_batches, with_id
 from .records import FORMATS, RowError
 from .worker import worker_batches
 
-__all__ = ["BATCH", "WORKER_FROM", "ImportReport", "import_records"]
+__all__ = ["BATCH", "WORKER_FROM", "ImportReport", "OpenFile", "import_records"]
 
 #: Inputs at least this big are checked in a child process (auto mode).
 WORKER_FROM = 1024 * 1024
 MAX_REPORTED_ERRORS = 100
+_FILE_CHUNK = 256 * 1024
 
 
 @dataclass
@@ -69,18 +70,27 @@ class ImportReport:
         }
 
 
+@dataclass(frozen=True)
+class OpenFile:
+    """An input the import reads itself, from its descriptor's offset to its end: a file
+    the CLI handed over (:mod:`selfdata.handover`), or opened by an offline CLI. The
+    reader moves the shared offset, which is how the CLI shows progress."""
+
+    fd: int
+
+
 async def import_records(
     documents: DocumentStore,
     doctype: Doctype,
-    chunks: AsyncIterable[bytes],
+    chunks: AsyncIterable[bytes] | OpenFile,
     fmt: str,
     *,
     id_field: str | None = None,
     progress: Callable[[ImportReport], None] | None = None,
     worker: bool | None = None,
 ) -> ImportReport:
-    """Store the records of ``chunks``; ``worker``: check them in a child process
-    (:mod:`.worker`), in this one, or (``None``) in a child when the input is big."""
+    """Store the records of ``chunks`` (or of the file); ``worker``: check them in a child
+    process (:mod:`.worker`), in this one, or (``None``) in a child when the input is big."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     report = ImportReport(doctype.name)
@@ -122,12 +132,21 @@ async def import_records(
 
 async def _checked(
     documents: DocumentStore,
-    chunks: AsyncIterable[bytes],
+    chunks: AsyncIterable[bytes] | OpenFile,
     fmt: str,
     doctype: Doctype,
     id_field: str | None,
     worker: bool | None,
 ) -> AsyncGenerator[list[Item | bytes], None]:
+    if isinstance(chunks, OpenFile):
+        fd = chunks.fd
+        if worker is None:
+            left = os.fstat(fd).st_size - os.lseek(fd, 0, os.SEEK_CUR)
+            worker = left >= WORKER_FROM and (os.cpu_count() or 1) > 1
+        if worker:  # it reads the file itself: no byte of it goes through this process
+            dictionary = await documents.dictionary(doctype.name)
+            return worker_batches(fd, fmt, doctype, id_field, documents.names_key(), dictionary)
+        chunks = _file_chunks(fd)
     if worker is None:  # a child costs ~0.1 s to start: worth it past a few thousand rows
         head: list[bytes] = []
         size = 0
@@ -143,6 +162,11 @@ async def _checked(
         dictionary = await documents.dictionary(doctype.name)
         return worker_batches(chunks, fmt, doctype, id_field, documents.names_key(), dictionary)
     return checked_batches(chunks, fmt, doctype, id_field, documents.namer)  # type: ignore[return-value]
+
+
+async def _file_chunks(fd: int) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(os.read, fd, _FILE_CHUNK):
+        yield chunk
 
 
 async def _chain(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -9,12 +9,15 @@ in both.
 
 The child is the part of the box that parses hostile files, so it gets as little as it
 can work with: the naming key (ids are keyed hashes) and no other, no store, no file
-descriptor but its pipes. Before it reads a byte of the input it confines itself with
+descriptor but its pipes and, when the input is a file (one the CLI handed over, see
+:mod:`selfdata.handover`), that file, read-only: it reads it itself, so its bytes go
+through neither the daemon nor a pipe. Before it reads a byte of the input it confines itself with
 the connectors' sandbox (no_new_privs, Landlock: read-only Python and nothing else;
 seccomp: no Unix sockets, no ptrace, signals only to itself).
 
 On the wire: first, to the child, a little-endian ``u32`` length and a JSON object (the
-doctype, format, id field and naming key), then the input as it comes. From the child,
+doctype, format, id field, naming key, dictionary, and the file's descriptor number if it
+has one), then the input as it comes, unless it reads a file. From the child,
 each batch is a ``u32`` length then ``marshal`` of the list of tuples (str, bytes, int
 and None: nothing that runs code when loaded).
 """
@@ -48,19 +51,22 @@ _PIPE_BYTES = 1024 * 1024  # Linux's default cap (/proc/sys/fs/pipe-max-size)
 #: A batch holds at most BATCH_BYTES and one more record (a line of MAX_RECORD
 #: characters, a few MB as JSON): a longer message is a broken child, not a batch.
 _MAX_MESSAGE = 64 * 1024 * 1024
+#: How long a child that cut a message short gets to be seen gone, and why.
+_EXIT_SECONDS = 2.0
 
 
 async def worker_batches(
-    chunks: AsyncIterable[bytes],
+    chunks: AsyncIterable[bytes] | int,
     fmt: str,
     doctype: Doctype,
     id_field: str | None,
     names: bytes,
     dictionary: bytes | None,
 ) -> AsyncGenerator[list[Item | bytes], None]:
-    """:func:`.checked.checked_batches` of ``chunks``, packed (:class:`.checked.Packer`
-    with the doctype's ``dictionary``), computed by a child process; ``names``: the
-    naming key."""
+    """:func:`.checked.checked_batches` of ``chunks`` (or of the file whose descriptor it
+    is, read by the child from its offset), packed (:class:`.checked.Packer` with the
+    doctype's ``dictionary``), computed by a child process; ``names``: the naming key."""
+    file = chunks if isinstance(chunks, int) else None
     config = json.dumps(
         {
             "doctype": doctype.name,
@@ -68,6 +74,7 @@ async def worker_batches(
             "id_field": id_field,
             "names": names.hex(),
             "dictionary": dictionary.hex() if dictionary is not None else None,
+            "file": file,
         }
     ).encode()
     proc = await asyncio.create_subprocess_exec(
@@ -76,12 +83,13 @@ async def worker_batches(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # a Ctrl-C reaches the import, which stops the child
+        pass_fds=() if file is None else (file,),
     )  # fmt: skip
     assert proc.stdin is not None
     assert proc.stdout is not None
     assert proc.stderr is not None
     proc.stdin.write(_HEADER.pack(len(config)) + config)
-    feeding = asyncio.create_task(_feed(chunks, proc.stdin))
+    feeding = asyncio.create_task(_feed(() if isinstance(chunks, int) else chunks, proc.stdin))
     complaint = asyncio.create_task(_tail(proc.stderr))
     try:
         while True:
@@ -89,7 +97,7 @@ async def worker_batches(
                 header = await proc.stdout.readexactly(_HEADER.size)
             except asyncio.IncompleteReadError as err:
                 if err.partial:
-                    raise SelfdataError("the import's reader stopped mid-message") from None
+                    raise await _cut(proc, complaint) from None
                 break
             (size,) = _HEADER.unpack(header)
             if size >= _MAX_MESSAGE:
@@ -97,7 +105,7 @@ async def worker_batches(
             try:
                 blob = await proc.stdout.readexactly(size)
             except asyncio.IncompleteReadError:
-                raise SelfdataError("the import's reader stopped mid-message") from None
+                raise await _cut(proc, complaint) from None
             try:  # our own child wrote it, from our own tuples (see the module docstring)
                 batch = marshal.loads(blob)  # noqa: S302
                 if not isinstance(batch, list):
@@ -108,10 +116,7 @@ async def worker_batches(
         await feeding  # the input's own error (a client gone) comes first
         code = await proc.wait()
         if code != 0:
-            last = (await complaint).strip().splitlines()
-            raise SelfdataError(
-                f"the import's reader failed ({_exit(code)})" + (f": {last[-1]}" if last else "")
-            )
+            raise await _failed(code, complaint)
     finally:
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -129,8 +134,11 @@ async def worker_batches(
         await proc.wait()
 
 
-async def _feed(chunks: AsyncIterable[bytes], stdin: asyncio.StreamWriter) -> None:
+async def _feed(chunks: AsyncIterable[bytes] | tuple[()], stdin: asyncio.StreamWriter) -> None:
     try:
+        await stdin.drain()  # the config
+        if isinstance(chunks, tuple):  # it reads a file
+            return
         async for chunk in chunks:
             stdin.write(chunk)
             await stdin.drain()
@@ -149,6 +157,22 @@ async def _tail(stream: asyncio.StreamReader, keep: int = 4096) -> str:
     return tail.decode("utf-8", "replace")
 
 
+async def _failed(code: int, complaint: asyncio.Task[str]) -> SelfdataError:
+    last = (await complaint).strip().splitlines()
+    return SelfdataError(
+        f"the import's reader failed ({_exit(code)})" + (f": {last[-1]}" if last else "")
+    )
+
+
+async def _cut(proc: asyncio.subprocess.Process, complaint: asyncio.Task[str]) -> SelfdataError:
+    """A message cut short: the child's exit says why (killed, crashed), if it died."""
+    with contextlib.suppress(TimeoutError):
+        code = await asyncio.wait_for(proc.wait(), _EXIT_SECONDS)
+        if code != 0:
+            return await _failed(code, complaint)
+    return SelfdataError("the import's reader stopped mid-message")
+
+
 def _exit(code: int) -> str:
     return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
@@ -164,13 +188,13 @@ def _widen_pipes() -> None:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 
-async def _stdin_chunks(stdin: io.BufferedReader) -> AsyncIterator[bytes]:
-    while chunk := stdin.read1(_PIPE_BYTES):
+async def _input_chunks(source: io.BufferedReader) -> AsyncIterator[bytes]:
+    while chunk := source.read1(_PIPE_BYTES):
         yield chunk
 
 
 async def _child(
-    stdin: io.BufferedReader,
+    source: io.BufferedReader,
     doctype: Doctype,
     fmt: str,
     id_field: str | None,
@@ -182,7 +206,7 @@ async def _child(
     # thread, so batches are packed in order (the first may train the dictionary)
     with ThreadPoolExecutor(1) as packer:
         pending: Future[bytes] | None = None
-        async for batch in checked_batches(_stdin_chunks(stdin), fmt, doctype, id_field, namer):
+        async for batch in checked_batches(_input_chunks(source), fmt, doctype, id_field, namer):
             packing = packer.submit(_message, pack, batch)
             if pending is not None:
                 out.write(pending.result())
@@ -223,9 +247,13 @@ def main() -> int:
     doctype = resolve(config["doctype"])
     with contextlib.suppress(ValidationError):  # compiles the validator: before the sandbox
         doctype.validate({})
+    # a file is read by the descriptor the parent passed (the sandbox stops opening paths)
+    source = stdin
+    if config["file"] is not None:
+        source = io.BufferedReader(io.FileIO(config["file"], "rb"), _PIPE_BYTES)
     _confine()
     try:
-        asyncio.run(_child(stdin, doctype, config["fmt"], config["id_field"], namer, pack))
+        asyncio.run(_child(source, doctype, config["fmt"], config["id_field"], namer, pack))
     except BrokenPipeError:  # the parent stopped reading: it has its reasons
         os._exit(1)
     return 0

@@ -42,6 +42,7 @@ def test_kill_9_during_imports_never_loses_committed_records(
     cli.ok("init", "--passphrase-file", str(passphrase_file))
     cli.ok("import", "-t", "org.example.keep", str(keep))
     for round_no in range(ROUNDS):
+        before = stored_rows(cli.data_dir.database)
         importer = subprocess.Popen(
             [
                 sys.executable,
@@ -59,7 +60,9 @@ def test_kill_9_during_imports_never_loses_committed_records(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.5, 2.0))
+        # at a random point once it is under way (its first commit), however loaded the machine
+        wait_for_rows(cli.data_dir.database, more_than=before)
+        time.sleep(rng.uniform(0.0, 1.0))
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(timeout=30)
         importer.wait(timeout=60)
@@ -86,3 +89,17 @@ def test_kill_9_during_imports_never_loses_committed_records(
     assert interrupted >= ROUNDS // 2, (
         "the kills must land mid-import for this test to mean anything"
     )
+
+
+def stored_rows(database: Path) -> int:
+    """Documents committed so far (what a reader of the WAL sees)."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
+        (count,) = db.execute("SELECT count(*) FROM documents").fetchone()
+    return int(count)
+
+
+def wait_for_rows(database: Path, more_than: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while stored_rows(database) <= more_than:
+        assert time.monotonic() < deadline, "the import never committed"
+        time.sleep(0.02)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aiohttp import web
@@ -10,8 +11,8 @@ from ...archive import doctype_lines
 from ...archive.events import record_doctype_export
 from ...doctypes import builtin_doctypes, check_name, resolve
 from ...errors import InputError, UnknownDoctype
-from ...importers import FORMATS, import_records
-from ..requests import box_of, json_body, query_int, reply
+from ...importers import FORMATS, OpenFile, import_records
+from ..requests import box_of, handed_file, json_body, query_int, reply
 
 __all__ = [
     "create_document",
@@ -108,7 +109,8 @@ async def delete_document(request: web.Request) -> web.Response:
 
 
 async def import_documents(request: web.Request) -> web.Response:
-    """Stream a JSON Lines or CSV body into a doctype (created if it is a new user doctype)."""
+    """Stream a JSON Lines or CSV body (or a file the CLI handed over) into a doctype
+    (created if it is a new user doctype)."""
     box = box_of(request)
     doctype = resolve(request.match_info["doctype"])
     documents = box.documents
@@ -116,9 +118,13 @@ async def import_documents(request: web.Request) -> web.Response:
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     id_field = request.query.get("id_field") or None
-    report = await import_records(
-        documents, doctype, request.content.iter_chunked(64 * 1024), fmt, id_field=id_field
-    )
+    fd = handed_file(request)
+    try:
+        source = request.content.iter_chunked(64 * 1024) if fd is None else OpenFile(fd)
+        report = await import_records(documents, doctype, source, fmt, id_field=id_field)
+    finally:
+        if fd is not None:
+            os.close(fd)
     return reply(report.to_json())
 
 

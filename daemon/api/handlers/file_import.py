@@ -2,7 +2,9 @@
 
 The body is spooled to an encrypted scratch file in the data dir (a zip's index is at
 its end, and detection reads the head twice): only ciphertext under a key held in
-memory ever reaches the disk (:mod:`selfdata.store.spool`).
+memory ever reaches the disk (:mod:`selfdata.store.spool`). A file the CLI handed over
+(``?file=``, :mod:`selfdata.handover`) is read where it is: a multi-GB Takeout is not
+copied, so the upload's size limit does not apply to it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aiohttp import web
 from ...errors import InputError
 from ...store.spool import EncryptedSpool
 from ..keys import CONFIG, SCHEDULER
-from ..requests import box_of, reply
+from ..requests import box_of, handed_file, reply
 
 __all__ = ["PASSPHRASE_HEADER", "import_any", "spooled_body", "upload_name"]
 
@@ -39,8 +41,13 @@ async def import_any(request: web.Request) -> web.Response:
     # a sealed selfdata export is detected here too, given its passphrase
     passphrase = request.headers.get(PASSPHRASE_HEADER)
     options = {"passphrase": passphrase} if passphrase else {}
-    async with spooled_body(request, request.app[CONFIG].max_file_size) as stream:
-        report = await import_file(box, SourceFile(name, stream, options))
+    fd = handed_file(request)
+    if fd is not None:  # the CLI's own file: read where it is, whatever its size
+        with open(fd, "rb") as stream:  # noqa: ASYNC230 - a descriptor: nothing to wait for
+            report = await import_file(box, SourceFile(name, stream, options))
+    else:
+        async with spooled_body(request, request.app[CONFIG].max_file_size) as stream:
+            report = await import_file(box, SourceFile(name, stream, options))
     if report.doctypes.get("selfdata.accounts") and SCHEDULER in request.app:
         await request.app[SCHEDULER].reload()  # an export brought sources back
     return reply(report.to_json())

@@ -1,23 +1,26 @@
 """An import run: good rows stored, bad rows reported, and running it again changes nothing.
 
-Every test runs twice: records checked in this process, and in the worker process big
-imports use (selfdata.importers.worker); both must behave the same in every way.
+Every test runs three times: records checked in this process, in the worker process big
+imports use (selfdata.importers.worker), and by a worker reading the file itself (one
+the CLI handed over, selfdata.handover); all must behave the same in every way.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import tracemalloc
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from selfdata import crypto
 from selfdata.doctypes import Doctype, resolve
 from selfdata.importers import ImportReport, import_records
 from selfdata.importers import run as import_run
-from selfdata.importers.run import BATCH, MAX_REPORTED_ERRORS
+from selfdata.importers.run import BATCH, MAX_REPORTED_ERRORS, OpenFile
 from selfdata.store import Database, DocumentStore
 from selfdata.vault import Keys
 
@@ -25,17 +28,38 @@ NOTES = resolve("org.example.notes")
 OPERATIONS = resolve("io.cozy.bank.operations")
 
 
-@pytest.fixture(autouse=True, params=["checked here", "checked in a worker"])
-def checking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    in_worker = request.param == "checked in a worker"
+#: Where the tests' input comes from: streamed (False) or a file (True); see ``checking``.
+FROM_FILE = {"now": False}
+_FILES: list[IO[bytes]] = []
+
+
+@pytest.fixture(
+    autouse=True, params=["checked here", "checked in a worker", "read from its file by a worker"]
+)
+def checking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    in_worker = request.param != "checked here"
     monkeypatch.setattr(import_run, "WORKER_FROM", 0 if in_worker else 1 << 62)
     monkeypatch.setattr(import_run.os, "cpu_count", lambda: 2)  # also on a one-core runner
-    return str(request.param)
+    monkeypatch.setitem(FROM_FILE, "now", request.param == "read from its file by a worker")
+    yield str(request.param)
+    while _FILES:
+        _FILES.pop().close()
 
 
 async def stream(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     for pos in range(0, len(data), size):
         yield data[pos : pos + size]
+
+
+def source(data: bytes) -> AsyncIterator[bytes] | OpenFile:
+    """``data`` as the test's mode gives it: streamed, or in a file read by its descriptor."""
+    if not FROM_FILE["now"]:
+        return stream(data)
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the fixture
+    _FILES.append(file)
+    file.write(data)
+    file.seek(0)
+    return OpenFile(file.fileno())
 
 
 def jsonl(rows: list[dict[str, object]]) -> bytes:
@@ -45,7 +69,7 @@ def jsonl(rows: list[dict[str, object]]) -> bytes:
 async def run(
     documents: DocumentStore, doctype: Doctype, data: bytes, fmt: str = "jsonl", **kw: object
 ) -> ImportReport:
-    return await import_records(documents, doctype, stream(data), fmt, **kw)  # type: ignore[arg-type]
+    return await import_records(documents, doctype, source(data), fmt, **kw)  # type: ignore[arg-type]
 
 
 async def stored(
@@ -142,7 +166,7 @@ async def test_progress_is_reported_per_batch_and_at_the_end(documents: Document
     await import_records(
         documents,
         NOTES,
-        stream(jsonl([{"n": i} for i in range(2 * BATCH + 5)])),
+        source(jsonl([{"n": i} for i in range(2 * BATCH + 5)])),
         "jsonl",
         progress=lambda r: seen.append(r.read),
     )
@@ -323,7 +347,7 @@ async def test_a_long_import_commits_in_transactions_that_double_and_checkpoints
 
     monkeypatch.setattr(store_db.Database, "_set_autocheckpoint", recording)
     rows = [{"_id": f"r{i}", "n": i} for i in range(15 * BATCH + 7)]
-    report = await import_records(documents, NOTES, stream(jsonl(rows)), "jsonl")
+    report = await import_records(documents, NOTES, source(jsonl(rows)), "jsonl")
     assert report.created == len(rows)
     assert committed == [BATCH, 2 * BATCH, 4 * BATCH, 4 * BATCH, 4 * BATCH, 7]
     assert settings == [store_db.BULK_CHECKPOINT_PAGES, 1000]

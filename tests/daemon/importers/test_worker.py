@@ -252,3 +252,37 @@ print(json.dumps({{"layers": layers, "read": read, "unix": unix, "wrote": wrote,
         assert seen["wrote"] == "refused"
     assert "seccomp" in seen["layers"]
     assert seen["unix"] == "refused"
+
+
+@pytest.mark.parametrize("in_worker", [False, True], ids=["read here", "read by a worker"])
+async def test_a_file_is_read_from_its_descriptors_offset_to_its_end(
+    documents: DocumentStore, tmp_path: Path, spawned: list[str], in_worker: bool
+) -> None:
+    """What the CLI hands over: the import reads it by its descriptor, and the offset it
+    moves (shared with the CLI, which shows it as progress) ends at the end of the file."""
+    path = tmp_path / "handed.jsonl"
+    path.write_bytes(b"not a record: before the offset\n" + rows(5_000))
+    with path.open("rb") as file:
+        file.seek(len(b"not a record: before the offset\n"))
+        report = await import_records(
+            documents, NOTES, import_run.OpenFile(file.fileno()), "jsonl", worker=in_worker
+        )
+        assert os.lseek(file.fileno(), 0, os.SEEK_CUR) == path.stat().st_size
+    assert (report.read, report.created, report.error_count) == (5_000, 5_000, 0)
+    assert spawned == (["org.example.notes"] if in_worker else [])
+    assert workers_alive() == []
+
+
+async def test_a_file_that_ends_mid_record_is_reported_like_a_stream(
+    documents: DocumentStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(rows(3_000) + b'{"n": 3000, "label": "cut sh')
+    with path.open("rb") as file:
+        there = await import_records(
+            documents, NOTES, import_run.OpenFile(file.fileno()), "jsonl", worker=True
+        )
+    here = await import_records(documents, OTHER, chunked(path.read_bytes()), "jsonl", worker=False)
+    assert json.dumps(there.to_json() | {"doctype": OTHER.name}) == json.dumps(here.to_json())
+    assert there.error_count == 1
+    assert there.errors[0].line == 3_001
