@@ -9,16 +9,21 @@ local names are compared.
 Only booked entries (``<Sts>BOOK``) become operations: a pending one comes back booked
 in a later statement, with another reference, and would be counted twice.
 
-An account's currency is its ``<Acct><Ccy>``, optional and often left out (Raiffeisen):
-then it is the one currency its balances' ``<Amt Ccy>`` say (the balances come before
-the entries, so the account is yielded at its first entry). Each operation's currency is
-its own ``<Amt Ccy>``.
+An account's currency is its ``<Acct><Ccy>``, optional and often left out (Raiffeisen).
+Then it is its closing balance's ``<Amt Ccy>``, since that balance becomes the account's:
+a number in that currency. When no balance names one, or there is a closing balance per
+currency (a multi-currency account in one statement), it is the currency most of its
+booked entries are in (among the balances' currencies, if any). The balances come before
+the entries, so the account is yielded at its first entry or, when its entries must
+decide, once they are read: they are held until then, at most :data:`_LOOKAHEAD` of
+them. Each operation's currency is its own ``<Amt Ccy>``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import BinaryIO
@@ -32,6 +37,12 @@ from .model import Account, Balance, Operation, parse_amount
 __all__ = ["detect", "parse_camt"]
 
 _CLOSING = ("CLBD", "CLAV", "ITBD")  # closing booked first, then what else there is
+#: Entries held at most while they decide their account's currency (a month's statement
+#: has far fewer); past that, the ones read so far decide.
+_LOOKAHEAD = 2000
+
+Item = Account | Operation | Balance | Problem | Note
+_Balance = tuple[str, str | None, Balance]  # its kind (CLBD…), its currency, itself
 
 
 def detect(head: bytes) -> bool:
@@ -39,15 +50,10 @@ def detect(head: bytes) -> bool:
     return b"camt.053" in text and (b"<Document" in text or b":Document" in text)
 
 
-def parse_camt(
-    file: BinaryIO, where: str
-) -> Iterator[Account | Operation | Balance | Problem | Note]:
-    account: Account | None = None
-    announced = False  # the account yielded, with its currency settled
-    currencies: set[str] = set()  # what the balances' and entries' amounts say
+def parse_camt(file: BinaryIO, where: str) -> Iterator[Item]:
+    statement: _Statement | None = None
     pending = 0
     entries = 0
-    balances: list[tuple[str, Balance]] = []
     stack: list[ET.Element] = []
     try:
         for event, elem in iterparse(file, events=("start", "end"), forbid_dtd=False):
@@ -58,57 +64,122 @@ def parse_camt(
             stack.pop()
             parent = _local(stack[-1].tag) if stack else ""
             if name == "Acct" and parent == "Stmt":
-                account, announced, currencies = _account(elem), False, set()
-            elif name == "Bal" and account is not None:
-                found = _balance(elem, account)
-                if found is not None:
-                    balances.append(found)
-                currencies.update(_amount_currency(elem))
+                statement = _Statement(_account(elem))
+            elif name == "Bal" and statement is not None:
+                statement.balance(elem)
                 elem.clear()
-            elif name == "Ntry" and account is not None:
-                if not announced:  # the balances come first: all of them are read
-                    currencies = currencies or set(_amount_currency(elem))
-                    account, announced = _with_currency(account, currencies), True
-                    yield account
+            elif name == "Ntry" and statement is not None:
+                yield from statement.before_entry()
                 if (_text(elem, "Sts", "Cd") or _text(elem, "Sts") or "BOOK").upper() != "BOOK":
                     pending += 1
                 else:
-                    yield _operation(elem, account, f"{where} entry {entries}")
+                    op = _operation(elem, statement.account, f"{where} entry {entries}")
+                    yield from statement.entry(op)
                 entries += 1
                 stack[-1].remove(elem)  # read: let it go, so memory holds one entry
             elif name == "Stmt":
-                if account is not None and not announced:
-                    account = _with_currency(account, currencies)
-                    yield account
-                yield from _closing(balances, account)
-                balances, account = [], None
+                if statement is not None:
+                    yield from statement.close()
+                statement = None
                 if stack:
                     stack[-1].remove(elem)
     except (DefusedXmlException, ET.ParseError, ValueError) as err:
-        if account is not None and not announced:  # cut before the statement's entries
-            yield _with_currency(account, currencies)
+        if statement is not None:  # cut before, or among, the statement's entries
+            yield from statement.announce()
         yield Problem(where, f"not valid CAMT XML, stopped here: {err}"[:300])
     if pending:
         yield Note(f"{pending} pending (not booked) entries left out: they come back booked")
 
 
-def _closing(balances: list[tuple[str, Balance]], account: Account | None) -> Iterator[Balance]:
+class _Statement:
+    """One ``<Stmt>`` being read: its account, its balances, and, while the account's
+    currency waits for them, its entries."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.balances: list[_Balance] = []  # kind, currency, balance
+        self.announced = False  # the account yielded, its currency settled
+        self.waiting = False  # for its entries to settle its currency
+        self.held: list[Operation | Problem] = []
+        self.seen: Counter[str] = Counter()  # the held entries' currencies
+
+    def balance(self, bal: ET.Element) -> None:
+        found = _balance(bal, self.account)
+        if found is not None:
+            self.balances.append(found)
+
+    def before_entry(self) -> Iterator[Item]:
+        """Before each entry; at the first, the account if it or its balances name its
+        currency (else its entries will: they are held)."""
+        if self.announced or self.waiting:
+            return
+        if self.account.currency is None and len(_named(self.balances)) != 1:
+            self.waiting = True
+            return
+        yield from self.announce()
+
+    def entry(self, item: Operation | Problem) -> Iterator[Item]:
+        if self.announced:
+            yield item
+            return
+        self.held.append(item)
+        if isinstance(item, Operation) and item.currency is not None:
+            self.seen[item.currency] += 1  # its own: the account names none yet
+        if len(self.held) >= _LOOKAHEAD:
+            yield from self.announce()
+
+    def announce(self) -> Iterator[Item]:
+        """The account with its currency settled, then the entries held for it."""
+        if self.announced:
+            return
+        self.account, self.announced = _with_currency(self.account, self.balances, self.seen), True
+        yield self.account
+        for item in self.held:
+            yield _in(item, self.account) if isinstance(item, Operation) else item
+        self.held, self.seen = [], Counter()
+
+    def close(self) -> Iterator[Item]:
+        yield from self.announce()
+        closing = _closing(self.balances, self.account.currency)
+        if closing is not None:
+            yield replace(closing, account=self.account)
+
+
+def _in(op: Operation, account: Account) -> Operation:
+    """A held ``op`` in its account, now that the account's currency is known."""
+    return replace(op, account=account, currency=op.currency or account.currency)
+
+
+def _named(balances: list[_Balance]) -> list[str]:
+    """The currencies the closing balances are in, else those of every balance."""
     for code in _CLOSING:
-        for kind, balance in balances:
-            if kind == code:
-                yield balance if account is None else replace(balance, account=account)
-                return
+        named = [currency for kind, currency, _ in balances if kind == code and currency]
+        if named:
+            return list(dict.fromkeys(named))
+    return list(dict.fromkeys(currency for _, currency, _ in balances if currency))
 
 
-def _with_currency(account: Account, currencies: set[str]) -> Account:
-    """``account`` with the currency its amounts are in, when ``<Acct>`` names none.
+def _closing(balances: list[_Balance], currency: str | None) -> Balance | None:
+    """The closing balance (booked first): the one in the account's currency, if several."""
+    for code in _CLOSING:
+        found = [(ccy, balance) for kind, ccy, balance in balances if kind == code]
+        if found:
+            return next((b for ccy, b in found if ccy == currency), found[0][1])
+    return None
 
-    ``<Acct><Ccy>`` is optional (Raiffeisen leaves it out) but every ``<Amt>`` carries
-    ``Ccy``: one currency across the balances (else across the first entry) is the
-    account's; several (a multi-currency account) leave it unnamed."""
-    if account.currency is not None or len(currencies) != 1:
+
+def _with_currency(account: Account, balances: list[_Balance], seen: Counter[str]) -> Account:
+    """``account`` with the currency it is kept in, when ``<Acct>`` names none: its
+    balances' one currency, else the one most entries are in (first seen on a tie),
+    among the balances' currencies when they name several."""
+    if account.currency is not None:
         return account
-    return replace(account, currency=next(iter(currencies)))
+    named = _named(balances)
+    if len(named) == 1:
+        return replace(account, currency=named[0])
+    ranked = [ccy for ccy, _ in seen.most_common() if not named or ccy in named]
+    currency = ranked[0] if ranked else next(iter(named), None)
+    return account if currency is None else replace(account, currency=currency)
 
 
 def _amount_currency(elem: ET.Element) -> Iterator[str]:
@@ -145,14 +216,15 @@ def _account(acct: ET.Element) -> Account:
     )
 
 
-def _balance(bal: ET.Element, account: Account) -> tuple[str, Balance] | None:
+def _balance(bal: ET.Element, account: Account) -> _Balance | None:
     kind = (_text(bal, "Tp", "CdOrPrtry", "Cd") or "").upper()
     amount = parse_amount(_text(bal, "Amt") or "")
     if amount is None:
         return None
     if (_text(bal, "CdtDbtInd") or "CRDT").upper() == "DBIT":
         amount = -amount
-    return kind, Balance(account, amount, _date(_text(bal, "Dt", "Dt") or _text(bal, "Dt", "DtTm")))
+    date = _date(_text(bal, "Dt", "Dt") or _text(bal, "Dt", "DtTm"))
+    return kind, next(_amount_currency(bal), None), Balance(account, amount, date)
 
 
 def _operation(ntry: ET.Element, account: Account, where: str) -> Operation | Problem:

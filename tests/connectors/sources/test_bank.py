@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
+from collections import Counter
 from decimal import Decimal
 
 import pytest
 from selfdata.box import Box
-from selfdata.connectors.bank import ofx, qif
-from selfdata.connectors.bank.model import Operation, parse_amount
+from selfdata.connectors.bank import camt, ofx, qif
+from selfdata.connectors.bank.model import Account, Operation, parse_amount
 from selfdata.connectors.bank.store import ACCOUNTS, OPERATIONS
 from selfdata.connectors.files import detect_source
 from selfdata.connectors.sinks import SourceFile
@@ -216,6 +218,7 @@ async def test_a_camt053_statement_books_only_booked_entries(box: Box) -> None:
         ("credit-agricole-2024-01.qif", "qif"),
         ("boursorama-2024-02.qif", "qif"),
         ("camt053-2024-01.xml", "camt"),
+        ("camt053-multidevises-2024-03.xml", "camt"),
         ("money-date-us-2024-03.qif", "qif"),
         ("quicken2000-2024-03.qif", "qif"),  # "!type:Bank", lower case
         # exported by real banks (see samples/bank/README.md)
@@ -302,12 +305,104 @@ async def test_a_raiffeisen_camt053_with_dates_carrying_an_offset(box: Box) -> N
     assert ops["211067161010000000024556150000"]["amount"] == 368.0
 
 
-async def test_a_camt053_account_in_several_currencies_names_none(box: Box) -> None:
-    # the Raiffeisen statement with its closing balance in euros: no one currency
-    data = sample("bank", "raiffeisen-camt053-001-04.xml").replace(
-        b'<Amt Ccy="CHF">5753.46</Amt>', b'<Amt Ccy="EUR">5753.46</Amt>'
-    )
-    await ingest(box, "camt.xml", data)
+# --- CAMT.053 accounts whose <Acct> names no currency ------------------------------------
+
+MULTI = sample("bank", "camt053-multidevises-2024-03.xml")  # balances in EUR and USD
+
+
+def without_balances(data: bytes, currency: str | None = None) -> bytes:
+    """``data`` without its ``<Bal>`` elements (all, or those in ``currency``)."""
+
+    def dropped(bal: re.Match[bytes]) -> bytes:
+        return b"" if currency is None or f'Ccy="{currency}"'.encode() in bal[0] else bal[0]
+
+    return re.sub(rb"\s*<Bal>.*?</Bal>", dropped, data, flags=re.S)
+
+
+async def test_a_camt053_multi_currency_account_is_kept_in_the_currency_most_entries_use(
+    box: Box,
+) -> None:
+    report = await ingest(box, "releve.xml", MULTI)
+    assert report["errors"] == 0
+    assert report["notes"] == ["1 pending (not booked) entries left out: they come back booked"]
     (account,) = await documents(box, ACCOUNTS)
-    assert "currency" not in account
-    assert {op["currency"] for op in await documents(box, OPERATIONS)} == {"CHF"}
+    # a closing balance per currency: three of the five booked entries are in dollars
+    assert account["currency"] == "USD"
+    assert account["balance"] == 5401.0  # the dollars' CLBD, not the euros' listed first
+    assert account["metadata"]["balanceDate"] == "2024-03-31"
+    ops = {op["vendorId"]: op for op in await documents(box, OPERATIONS)}
+    # each operation in its own <Amt Ccy>; the exchange's credit in euros, not its InstdAmt
+    assert {key: (op["amount"], op["currency"]) for key, op in ops.items()} == {
+        "MD24030100071": (4800.0, "USD"),
+        "MD24030400112": (-49.0, "USD"),
+        "MD24031100045": (-1250.0, "EUR"),
+        "MD24031500208": (-1500.0, "USD"),
+        "MD24031500209": (1378.05, "EUR"),
+    }
+    assert {op["account"] for op in ops.values()} == {account["_id"]}
+
+
+@pytest.mark.parametrize(
+    ("data", "currency", "balance"),
+    [
+        # one balance left, in euros: the account's, though most entries are in dollars
+        (without_balances(MULTI, "USD"), "EUR", 3338.45),
+        # Raiffeisen's opening balance and entries in francs, its closing one in euros
+        (
+            sample("bank", "raiffeisen-camt053-001-04.xml").replace(
+                b'<Amt Ccy="CHF">5753.46</Amt>', b'<Amt Ccy="EUR">5753.46</Amt>'
+            ),
+            "EUR",
+            5753.46,
+        ),
+    ],
+    ids=["balance-in-one-currency", "closing-balance-in-another"],
+)
+async def test_a_camt053_account_is_kept_in_its_closing_balances_currency(
+    box: Box, data: bytes, currency: str, balance: float
+) -> None:
+    await ingest(box, "releve.xml", data)
+    (account,) = await documents(box, ACCOUNTS)
+    assert (account["currency"], account["balance"]) == (currency, balance)  # they go together
+    most = Counter(op["currency"] for op in await documents(box, OPERATIONS)).most_common(1)
+    assert most[0][0] != currency  # what the entries alone would have said
+
+
+async def test_a_camt053_without_balances_takes_the_currency_most_entries_use(box: Box) -> None:
+    await ingest(box, "releve.xml", without_balances(MULTI))
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["currency"] == "USD"
+    assert "balance" not in account
+
+
+async def test_a_camt053_cut_while_its_entries_decide_keeps_them(box: Box) -> None:
+    cut = MULTI[: MULTI.index(b"<NtryRef>4</NtryRef>")]
+    report = await ingest(box, "cut.xml", cut)
+    assert counts(report, OPERATIONS) == (3, 0, 0)
+    assert any("not valid CAMT XML" in e["message"] for e in report["error_samples"])
+    (account,) = await documents(box, ACCOUNTS)
+    assert account["currency"] == "USD"  # two of the three entries read
+    assert "balance" not in account  # the statement never closed
+
+
+def test_a_camt053_holds_a_bounded_number_of_entries_for_its_currency(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no balances; booked entries in USD, EUR, EUR, USD, EUR
+    data = without_balances(MULTI).replace(b'Ccy="USD">49.00<', b'Ccy="EUR">49.00<')
+
+    def parsed() -> list[object]:
+        return list(camt.parse_camt(io.BytesIO(data), "releve.xml"))
+
+    assert accounts_of(parsed()) == ["EUR"]  # all five read: three in euros
+    monkeypatch.setattr(camt, "_LOOKAHEAD", 2)
+    items = parsed()
+    assert accounts_of(items) == ["USD"]  # the first two decide: a tie, the first seen
+    assert [type(i).__name__ for i in items] == ["Account"] + ["Operation"] * 5 + ["Note"]
+    ops = [i for i in items if isinstance(i, Operation)]
+    assert {op.account for op in ops} == {items[0]}
+    assert [op.currency for op in ops] == ["USD", "EUR", "EUR", "USD", "EUR"]
+
+
+def accounts_of(items: list[object]) -> list[str | None]:
+    return [i.currency for i in items if isinstance(i, Account)]

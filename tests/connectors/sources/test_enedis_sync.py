@@ -20,6 +20,8 @@ from tests.connectors.fakes.context import BoxContext
 from tests.connectors.fakes.enedis import CLIENT_ID, CLIENT_SECRET, PRM, TOKEN, FakeEnedis
 from tests.connectors.fakes.server import serve
 
+from .conftest import fake_context
+
 NOW = dt.datetime(2024, 3, 15, 9, 30, tzinfo=dt.UTC)
 SAMPLES = Path(__file__).parent / "samples" / "enedis"
 DAILY = f"enedis/daily_consumption/{PRM}"
@@ -42,15 +44,21 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
-def conso_ctx(box: Box, session: aiohttp.ClientSession, url: str, **kw: object) -> BoxContext:
-    return BoxContext(
-        box,
-        session,
-        conso_api.MANIFEST,
-        {"prm": PRM, "token": TOKEN, **kw},  # type: ignore[dict-item]
-        base_urls={"api": url},
-        now=NOW,
-    )
+def conso_ctx(box: Box, session: aiohttp.ClientSession, url: str, **kw: str) -> BoxContext:
+    creds = {"prm": PRM, "token": TOKEN, **kw}
+    return fake_context(box, session, conso_api.MANIFEST, url, now=NOW, **creds)
+
+
+def med_ctx(
+    box: Box, session: aiohttp.ClientSession, url: str, now: dt.datetime = NOW, **kw: str
+) -> BoxContext:
+    creds = {"pdl": PRM, "token": TOKEN, **kw}
+    return fake_context(box, session, myelectricaldata.MANIFEST, url, now=now, **creds)
+
+
+def dataconnect_ctx(box: Box, session: aiohttp.ClientSession, url: str, **kw: str) -> BoxContext:
+    creds = {"usage_point_id": PRM, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **kw}
+    return fake_context(box, session, dataconnect.MANIFEST, url, now=NOW, **creds)
 
 
 async def test_conso_api_first_run_fetches_the_history_then_reruns_fetch_nothing(
@@ -172,16 +180,7 @@ async def test_a_refused_token_is_auth_failed_and_no_consent_is_user_action(
     fake = FakeEnedis()
     async with serve(fake.conso_api_app()) as url:
         with pytest.raises(AuthFailed):
-            await conso_api.sync(
-                BoxContext(
-                    box,
-                    session,
-                    conso_api.MANIFEST,
-                    {"prm": PRM, "token": "nope"},
-                    base_urls={"api": url},
-                    now=NOW,
-                )
-            )
+            await conso_api.sync(conso_ctx(box, session, url, token="nope"))
         fake.consent = False
         with pytest.raises(UserActionNeeded) as caught:
             await conso_api.sync(conso_ctx(box, session, url))
@@ -207,14 +206,7 @@ async def test_myelectricaldata_spreads_the_history_over_its_daily_quota(
 ) -> None:
     fake = FakeEnedis()
     async with serve(fake.myelectricaldata_app()) as url:
-        ctx = BoxContext(
-            box,
-            session,
-            myelectricaldata.MANIFEST,
-            {"pdl": PRM, "token": TOKEN},
-            base_urls={"api": url},
-            now=NOW,
-        )
+        ctx = med_ctx(box, session, url)
         with pytest.raises(RateLimited) as caught:
             await myelectricaldata.sync(ctx)
         assert len(fake.calls) == myelectricaldata.DAILY_CALLS
@@ -244,14 +236,7 @@ async def test_dataconnect_takes_a_token_renews_it_when_it_expires_and_saves_the
 ) -> None:
     fake = FakeEnedis(token_lifetime=20)
     async with serve(fake.dataconnect_app()) as url:
-        ctx = BoxContext(
-            box,
-            session,
-            dataconnect.MANIFEST,
-            {"usage_point_id": PRM, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-            base_urls={"api": url},
-            now=NOW,
-        )
+        ctx = dataconnect_ctx(box, session, url)
         await dataconnect.sync(ctx)
         assert fake.tokens_issued > 3  # ~100 calls with 20 per token
         assert len(await ctx.points(DAILY)) == (dt.date(2024, 3, 15) - dt.date(2022, 6, 1)).days
@@ -272,28 +257,10 @@ async def test_dataconnect_wrong_secret_is_auth_failed_and_no_consent_user_actio
     fake = FakeEnedis()
     async with serve(fake.dataconnect_app()) as url:
         with pytest.raises(AuthFailed):
-            await dataconnect.sync(
-                BoxContext(
-                    box,
-                    session,
-                    dataconnect.MANIFEST,
-                    {"usage_point_id": PRM, "client_id": CLIENT_ID, "client_secret": "x"},
-                    base_urls={"api": url},
-                    now=NOW,
-                )
-            )
+            await dataconnect.sync(dataconnect_ctx(box, session, url, client_secret="x"))
         fake.consent = False
         with pytest.raises(UserActionNeeded):
-            await dataconnect.sync(
-                BoxContext(
-                    box,
-                    session,
-                    dataconnect.MANIFEST,
-                    {"usage_point_id": PRM, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-                    base_urls={"api": url},
-                    now=NOW,
-                )
-            )
+            await dataconnect.sync(dataconnect_ctx(box, session, url))
 
 
 # --- recorded answers, replayed by the fake gateways ------------------------------------
@@ -331,17 +298,6 @@ async def test_recorded_conso_api_no_data_found_is_a_load_curve_never_collected(
         assert ctx.saved == {}
 
 
-def med_ctx(box: Box, session: aiohttp.ClientSession, url: str, now: dt.datetime) -> BoxContext:
-    return BoxContext(
-        box,
-        session,
-        myelectricaldata.MANIFEST,
-        {"pdl": PRM, "token": TOKEN, "kinds": "daily_consumption"},
-        base_urls={"api": url},
-        now=now,
-    )
-
-
 async def test_a_recorded_myelectricaldata_answer_is_stored_day_by_day(
     box: Box, session: aiohttp.ClientSession
 ) -> None:
@@ -351,7 +307,8 @@ async def test_a_recorded_myelectricaldata_answer_is_stored_day_by_day(
         replay={"daily_consumption": (200, recorded("myelectricaldata_daily_consumption.json"))},
     )
     async with serve(fake.myelectricaldata_app()) as url:
-        ctx = med_ctx(box, session, url, dt.datetime(2022, 3, 29, 9, 30, tzinfo=dt.UTC))
+        now = dt.datetime(2022, 3, 29, 9, 30, tzinfo=dt.UTC)
+        ctx = med_ctx(box, session, url, now, kinds="daily_consumption")
         await myelectricaldata.sync(ctx)
         daily = await ctx.points(DAILY)
         assert len(daily) == 21
@@ -370,4 +327,4 @@ async def test_a_recorded_myelectricaldata_outage_is_service_down(
     )
     async with serve(fake.myelectricaldata_app()) as url:
         with pytest.raises(ServiceDown, match="HTTP 500"):
-            await myelectricaldata.sync(med_ctx(box, session, url, NOW))
+            await myelectricaldata.sync(med_ctx(box, session, url, kinds="daily_consumption"))

@@ -27,6 +27,8 @@ from tests.connectors.fakes.grdf import (
 )
 from tests.connectors.fakes.server import serve
 
+from .conftest import fake_context
+
 SAMPLES = Path(__file__).parent / "samples" / "grdf"
 NOW = dt.datetime(2024, 3, 15, 11, 0, tzinfo=dt.UTC)
 ENERGY, VOLUME = f"grdf/energy/{PCE}", f"grdf/volume/{PCE}"
@@ -66,17 +68,9 @@ def test_web_sample_skips_days_without_reading() -> None:
     assert batch.series[ENERGY][0] == [(midnight(dt.date(2024, 2, 1)), 35.0)]
 
 
-def adict_ctx(
-    box: Box, session: aiohttp.ClientSession, url: str, secret: str = CLIENT_SECRET
-) -> BoxContext:
-    return BoxContext(
-        box,
-        session,
-        adict.MANIFEST,
-        {"pce": PCE, "client_id": CLIENT_ID, "client_secret": secret},
-        base_urls={"auth": url, "api": url},
-        now=NOW,
-    )
+def adict_ctx(box: Box, session: aiohttp.ClientSession, url: str, **kw: str) -> BoxContext:
+    creds = {"pce": PCE, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **kw}
+    return fake_context(box, session, adict.MANIFEST, url, now=NOW, **creds)
 
 
 async def test_adict_history_increments_and_token_renewal(
@@ -112,7 +106,7 @@ async def test_adict_errors(box: Box, session: aiohttp.ClientSession) -> None:
     fake = FakeGrdf()
     async with serve(fake.app()) as url:
         with pytest.raises(AuthFailed):
-            await adict.sync(adict_ctx(box, session, url, secret="wrong"))
+            await adict.sync(adict_ctx(box, session, url, client_secret="wrong"))
         fake.consent = False
         with pytest.raises(UserActionNeeded) as caught:
             await adict.sync(adict_ctx(box, session, url))
@@ -131,17 +125,9 @@ async def test_adict_errors(box: Box, session: aiohttp.ClientSession) -> None:
             await adict.sync(adict_ctx(box, session, url))
 
 
-def web_ctx(
-    box: Box, session: aiohttp.ClientSession, url: str, password: str = PASSWORD
-) -> BoxContext:
-    return BoxContext(
-        box,
-        session,
-        web.MANIFEST,
-        {"email": EMAIL, "password": password, "pce": PCE},
-        base_urls={"login": url, "site": url},
-        now=NOW,
-    )
+def web_ctx(box: Box, session: aiohttp.ClientSession, url: str, **kw: str) -> BoxContext:
+    creds = {"email": EMAIL, "password": PASSWORD, "pce": PCE, **kw}
+    return fake_context(box, session, web.MANIFEST, url, now=NOW, **creds)
 
 
 async def test_web_account_logs_in_and_reads_three_years(
@@ -207,14 +193,7 @@ async def test_recorded_adict_answers_through_the_fake(
         }
     )
     async with serve(fake.app()) as url:
-        ctx = BoxContext(
-            box,
-            session,
-            adict.MANIFEST,
-            {"pce": RECORDED_PCE, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-            base_urls={"auth": url, "api": url},
-            now=NOW,
-        )
+        ctx = adict_ctx(box, session, url, pce=RECORDED_PCE)
         await adict.sync(ctx)
         # every window got the same recorded answer: stored once
         assert await ctx.points(f"grdf/energy/{RECORDED_PCE}") == [
@@ -248,14 +227,7 @@ async def test_a_recorded_customer_area_answer_through_the_fake(
 ) -> None:
     fake = FakeGrdf(replay={"web": (SAMPLES / "pygazpar_web_informatives.json").read_bytes()})
     async with serve(fake.app()) as url:
-        ctx = BoxContext(
-            box,
-            session,
-            web.MANIFEST,
-            {"email": EMAIL, "password": PASSWORD, "pce": PYGAZPAR_PCE},
-            base_urls={"login": url, "site": url},
-            now=NOW,
-        )
+        ctx = web_ctx(box, session, url, pce=PYGAZPAR_PCE)
         await web.sync(ctx)
         days = await ctx.points(f"grdf/energy/{PYGAZPAR_PCE}")
         assert len(days) == 7
