@@ -249,12 +249,26 @@ class _Run:
         lookup for the whole batch; only repeated contents need more. Occurrence 0, by far
         the most common, was named (and packed) when the record was checked.
         """
-        pending: dict[bytes, list[int]] = {}  # canonical JSON -> batch indexes
-        for index, canonical in batch.content:
-            pending.setdefault(canonical, []).append(index)
-        tried = dict.fromkeys(pending, 0)  # occurrence numbers below this were taken
         dh, start, name = self.writer.dh, self.writer.start, self.doctype.name
         content_id, id_hash, first_of = self.store.content_id, self.store.id_hash, batch.first
+        pending: dict[bytes, list[int]] = {}  # canonical JSON -> batch indexes
+        if len(first_of) == len(batch.content):
+            # Each content once in the batch, the usual case: its occurrence 0 unless this
+            # run wrote that already; only those few go through the rounds below.
+            found = await self.store.lookup(tx, dh, [ih for _, ih, _ in first_of.values()])
+            existing.update(found)
+            for index, canonical in batch.content:
+                doc_id, ih, packed = first_of[canonical]
+                old = found.get(ih)
+                if old is None or old.seq <= start:
+                    items[index] = Prepared(doc_id, with_id(doc_id, canonical), ih, True, packed)
+                else:
+                    pending[canonical] = [index]
+            tried = dict.fromkeys(pending, 1)  # occurrence numbers below this were taken
+        else:
+            for index, canonical in batch.content:
+                pending.setdefault(canonical, []).append(index)
+            tried = dict.fromkeys(pending, 0)
         while pending:
             # (canonical, doc id, id hash, packed) per candidate
             candidates: list[_Candidate] = []

@@ -26,6 +26,7 @@ from ..errors import Conflict, InputError, IntegrityError, NotFound, StoreError
 from ..vault import Keys, Namer, Purpose
 from .codec import (
     ad_for,
+    document_ads,
     dumps,
     open_dictionaries,
     open_document,
@@ -295,8 +296,7 @@ class DocumentStore:
             for i, p in zip(todo, done, strict=True):
                 ready[i] = p
         packed = cast("list[bytes]", ready)
-        ads = [ad_for(b"doc", dh, ih, v) for ih, v in zip(ids, versions, strict=True)]
-        bodies = seal_packed(key, packed, ads)
+        bodies = seal_packed(key, packed, document_ads(dh, ids, versions))
         await conn.executemany(
             "INSERT OR REPLACE INTO documents(doctype, id, version, body) VALUES (?, ?, ?, ?)",
             zip(itertools.repeat(dh), ids, versions, bodies),

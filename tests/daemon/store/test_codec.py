@@ -7,6 +7,8 @@ import os
 from selfdata import crypto
 from selfdata.store.codec import (
     COMPRESS_FROM,
+    ad_for,
+    document_ads,
     open_document,
     pack_documents,
     seal_document,
@@ -49,3 +51,13 @@ def test_sealed_batches_open_as_documents() -> None:
     assert open_document(KEY, single, ads[4]) == plains[4]
     assert len(single) == len(blobs[4])  # the same packing, another nonce
     assert crypto.aead_decrypt(KEY, blobs[0], ads[0]) == b"{}"
+
+
+def test_a_batchs_associated_data_are_each_documents_own() -> None:
+    """The import's shortcut binds every record to the same doctype, id and version."""
+    dh = os.urandom(16)
+    ids = [os.urandom(16), b"", b"\0" * 16]
+    versions = [1, 2**63 - 1, 7]
+    assert document_ads(dh, ids, versions) == [
+        ad_for(b"doc", dh, ih, v) for ih, v in zip(ids, versions, strict=True)
+    ]
