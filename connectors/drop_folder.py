@@ -182,7 +182,9 @@ async def _import_one(sink: Sink, path: Path) -> IngestReport:
         found = _source_of(source)
         if found is None or os.fstat(file.fileno()).st_size > MAX_FILE:
             report = IngestReport(path.name, "unknown")
-            report.problem(path.name, "not a bank statement nor a water export (or over 32 MiB)")
+            report.problem(
+                path.name, "neither a bank statement nor a water export (or over 32 MiB)"
+            )
             return report
         fmt, ingest = found
         report = IngestReport(path.name, fmt)

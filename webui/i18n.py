@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -144,16 +145,20 @@ class Translator:
         """A message of the API (an error, a backup's last failure) in this language."""
         return api_messages(self.language).say(message)
 
+    def say_line(self, line: str) -> str:
+        """A line of a run's log in this language (see :meth:`.ApiMessages.say_line`)."""
+        return api_messages(self.language).say_line(line, self.gettext("{where}: {message}"))
+
     # -- formatting ------------------------------------------------------------------------
 
-    def number(self, value: float, digits: int = 0) -> str:
+    def number(self, value: float | Decimal, digits: int = 0) -> str:
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=fmt, locale=self.language)
 
     def percent(self, value: float) -> str:
         return format_percent(value, locale=self.language)
 
-    def money(self, value: float, currency: str = "EUR") -> str:
+    def money(self, value: float | Decimal, currency: str = "EUR") -> str:
         try:
             return format_currency(value, currency or "EUR", locale=self.language)
         except ValueError:  # an unknown currency code in someone's data

@@ -2,7 +2,7 @@
 
 Every page is rendered through :func:`page`, which gives templates ``_`` (translate),
 ``said`` (an API message, e.g. a backup's last error, in the page's language: see
-:mod:`.messages`), ``t`` (the :class:`~selfdata.webui.i18n.Translator`: dates, numbers,
+:mod:`.messages`), ``said_line`` (a line of a run's log, likewise), ``t`` (the :class:`~selfdata.webui.i18n.Translator`: dates, numbers,
 money), ``asset`` (hashed static URLs), the navigation and the language switch. Pages are
 never cached by the browser (``Cache-Control: no-store`` is set for everything but static
 files), so the back button cannot show data after the box is locked.
@@ -117,6 +117,7 @@ def page(
         "initialized": box.initialized,
         "lang_links": {code: request.rel_url.update_query(lang=code) for code in LANGUAGES},
         "said": _said(t),
+        "said_line": _said(t, line=True),
         # the API's messages in this language, fetched by common.js when it needs them
         "api_messages": None if t.language == "en" else assets.url(api_messages_file(t.language)),
         **(context or {}),
@@ -127,10 +128,10 @@ def page(
     return response
 
 
-def _said(t: Translator) -> Callable[[str], Markup]:
+def _said(t: Translator, *, line: bool = False) -> Callable[[str], Markup]:
     def said(message: str) -> Markup:
         """An API message in the page's language; marked as English when it stays so."""
-        text = t.say(message)
+        text = t.say_line(message) if line else t.say(message)
         if t.language != "en" and text == message:
             return Markup('<span lang="en">{}</span>').format(text)
         return escape(text)

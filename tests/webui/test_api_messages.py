@@ -1,8 +1,9 @@
 """The API's messages in French: every one a page can show has its template in fr.po.
 
-The messages are found by walking the code the API reaches (:mod:`.message_walk`), not
-from a list: a new error, import problem or run message without French fails here, with
-where it is and what to add. The templates are then checked for what matching needs
+The messages are found by walking the code the API reaches and every built-in
+connector's (:mod:`.message_walk`), not from a list: a new error, import problem, run
+message, "needs your action" or run log line without French fails here, with where it
+is and what to add. The templates are then checked for what matching needs
 (each says its own French, none hides another), and against the libraries' messages the
 API passes on (the JSON Schema validator's, aiohttp's).
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import fastjsonschema
 import pytest
+import selfdata.connectors.sdk
 import selfdata.errors
 from aiohttp import web
 from selfdata.backup.repository import Retention
@@ -93,15 +95,21 @@ def library_messages() -> list[str]:
     return said
 
 
-def test_every_message_a_page_can_show_has_its_french(walk: Walk) -> None:
+def missing(walk: Walk) -> dict[str, list[str]]:
+    """The messages the walk found with no template in fr.po, and where each is."""
     templates = {skeleton(m) for m in FRENCH.translations}
-    missing: dict[str, list[str]] = defaultdict(list)
+    found_: dict[str, list[str]] = defaultdict(list)
     for found in walk.found:
         if found.skeleton not in templates:
-            missing[found.text].append(found.where)
-    assert not missing, (
+            found_[found.text].append(found.where)
+    return found_
+
+
+def test_every_message_a_page_can_show_has_its_french(walk: Walk) -> None:
+    without = missing(walk)
+    assert not without, (
         'add these to webui/locale/fr.po, each under msgctxt "api", a {name} for each {…}:\n'
-        + "\n".join(f"  {text!r}  ({', '.join(sorted(set(w)))})" for text, w in missing.items())
+        + "\n".join(f"  {text!r}  ({', '.join(sorted(set(w)))})" for text, w in without.items())
     )
 
 
@@ -169,8 +177,64 @@ def quoting():
     assert dynamic == ["str(err)"]  # a ValueError's words: QUOTED must say whose
 
 
-def test_the_walk_covers_the_api_and_only_it(walk: Walk) -> None:
+def test_a_connectors_message_without_french_fails_the_walk() -> None:
+    """A connector's errors, its log lines and what they show, found in its own module
+    (the runner loads it in a child: the API never imports it); one without French is
+    what the test above lists."""
+    sdk = Path(selfdata.connectors.sdk.__file__)
+    source = """
+import logging
+
+from selfdata.connectors.sdk import AuthFailed, UserActionNeeded
+
+log = logging.getLogger(__name__)
+
+
+class NotThere(Exception):
+    pass
+
+
+async def sync(ctx):
+    try:
+        look()
+    except NotThere as err:
+        ctx.log.info("%s: %s; looking in the attic", "the cellar", err)
+    ctx.log.warning("%d socks left out%s", 3, "".join(f"; {n}" for n in ctx.state["notes"]))
+    log.warning("only the box's journal says this")
+    if not ctx.credentials.get("key"):
+        raise AuthFailed("the key was refused")
+    raise UserActionNeeded(f"plug the {ctx.credentials['what']} in", "https://example.org")
+
+
+def look():
+    raise NotThere("no sock under the bed")
+"""
+    walk = Walk(
+        {
+            "selfdata.connectors.sdk": ast.parse(sdk.read_text()),
+            "selfdata.connectors.x": ast.parse(source),
+        }
+    )
+    found = {f.skeleton for f in walk.found}
+    assert {
+        f"plug the {HOLE} in",  # "needs your action"
+        "the key was refused",
+        f"the cellar: {HOLE}; looking in the attic",  # a log line, its literal %s read in
+        "no sock under the bed",  # the exception that log line shows
+        f"{HOLE} socks left out",  # a list that may be empty: without it…
+        f"{HOLE} socks left out; {HOLE}",  # … and with it
+    } <= found
+    assert not any("journal" in text for text in found)  # a module's logger: not a page's
+    assert not walk.dynamic
+    without = missing(walk)
+    assert "plug the {…} in" in without  # where it is, for the one who adds its French
+    assert [w.split(":")[0] for w in without["the key was refused"]] == ["selfdata.connectors.x"]
+
+
+def test_the_walk_covers_the_api_and_the_connectors(walk: Walk) -> None:
     assert "selfdata.connectors.files" in walk.modules  # imported where it is used
+    for connector in ("linky_tic.port", "grdf.web", "drop_folder", "woob_bridge.errors"):
+        assert f"selfdata.connectors.{connector}" in walk.modules  # loaded by the runner
     assert not any(m.startswith("selfdata.cli") for m in walk.modules)
     skeletons = {found.skeleton for found in walk.found}
     for expected in (
@@ -182,8 +246,24 @@ def test_the_walk_covers_the_api_and_only_it(walk: Walk) -> None:
         f"line {HOLE}",  # where a problem is
         "the run was stopped",  # a run's message
         f"entry {HOLE} failed authentication",  # the ledger check's verdict.fail()
+        f"there is no {HOLE}: plug the TIC dongle in, or set the right device",  # the dongle's
+        "GRDF refused the e-mail or password",  # AuthFailed
+        f"{HOLE}: the meter's owner has not given (or has withdrawn) consent for this "
+        "service; give it again",  # Enedis's UserActionNeeded, its text read through
+        "the site refused the credentials",  # woob's: a field of the module's own words,
+        f"the site refused the credentials: {HOLE}",  # with its detail or without
+        f"{HOLE}: {HOLE}; asking again in 30 days",  # a log line (ctx.log.info)
+        f"GRDF: the access right does not cover {HOLE} ({HOLE})",  # the exception it shows
+        f"{HOLE}: {HOLE}, {HOLE} document(s) and {HOLE} point(s) stored, {HOLE} record(s) "
+        f"left out; {HOLE}",  # the drop folder's, with the file's notes
+        f"{HOLE}: document left out: {HOLE}",  # the runner's own log line
+        f"lowest end-of-day balance: {HOLE} on {HOLE}",  # an answer's facts
+        "no state",  # a field's own words ({state or 'no state'})
     ):
         assert expected in skeletons, expected
+    fragments = {found.skeleton for found in walk.found if found.fragment}
+    assert "Enedis (token)" in fragments
+    assert "Enedis Data Connect" not in fragments  # a name, not words
 
 
 def test_each_template_is_ready_for_matching() -> None:
@@ -218,6 +298,34 @@ def test_a_message_quoting_another_is_french_through_and_through() -> None:
     assert FRENCH.say("the purpose is empty") != "the purpose is empty"
     assert FRENCH.say("odd") == "odd"
     assert i18n.api_messages("en").say(message) == message
+
+
+def test_a_log_line_and_a_list_are_french_through_and_through() -> None:
+    pair = "{where} : {message}"
+    # "where: message": both parts, though "line {n}" alone would take the whole line
+    assert FRENCH.say_line("line 3: unterminated quoted field", pair) == (
+        "ligne 3 : champ entre guillemets non terminé"
+    )
+    assert FRENCH.say_line("Takeout/x.json: not a JSON object", pair) == (
+        "Takeout/x.json : pas un objet JSON"
+    )
+    # a line its own template says more of than its parts
+    line = "there is no /dev/ttyUSB9: plug the TIC dongle in, or set the right device"
+    assert FRENCH.say_line(line, pair) == FRENCH.say(line) != line
+    assert FRENCH.say_line("output: odd: words", pair) == "output: odd: words"
+    # a value that is a list: each item
+    notes = (
+        "2 line(s) without a reading yet (left for a later export); "
+        "1 reading(s) estimated by the utility, not read on the meter"
+    )
+    assert FRENCH.say(
+        f"eau.csv: water, 0 document(s) and 4 point(s) stored, 0 record(s) left out; {notes}"
+    ) == (
+        "eau.csv : water, 0 document(s) et 4 point(s) rangés, 0 enregistrement(s) écarté(s) ; "
+        "2 ligne(s) encore sans relevé (laissées pour un prochain export); "
+        "1 relevé(s) estimé(s) par le distributeur, pas lu(s) sur le compteur"
+    )
+    assert i18n.api_messages("en").say_line(line) == line
 
 
 def test_the_libraries_messages_are_french_too() -> None:

@@ -10,7 +10,9 @@ Waits are on conditions (an element, a URL, a data-ready flag), never fixed slee
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -346,6 +348,95 @@ def test_every_page_in_each_language_and_size(
         )
         assert error == "pas de collecte '00'", error
         del tab.problems[before:]  # that 404 is expected
+    tab.check_clean()
+    tab.close()
+
+
+# a run's log lines, as the page's script and the server say them (test_api_messages.py
+# checks the templates; here the same for the lines made of two messages, or a list)
+LOG_LINES = [
+    "line 3: unterminated quoted field",
+    "eau.csv line 4: not a date: 'hier'",
+    "eau.csv: water, 0 document(s) and 4 point(s) stored, 1 record(s) left out; "
+    "1 line(s) without a reading yet (left for a later export); "
+    "1 reading(s) estimated by the utility, not read on the meter",
+    "there is no /dev/ttyUSB9: plug the TIC dongle in, or set the right device",
+    "output: odd: words",
+]
+
+
+def test_what_a_connector_says_is_french_on_french_pages(
+    browser: Any, server: Server, axe: str, tmp_path: Path
+) -> None:
+    """A source's "needs your action", a run's end and its log lines: the page's script
+    says them from the run it polls (JSON, in English), the server on the pages it renders."""
+    tab = Tab(browser, server, "fr", DESKTOP)
+    page = tab.page
+    status = page.request.get(server.url + "/api/v1/status").json()
+    if not status["initialized"] or status["locked"]:
+        pytest.skip("needs the box the journey set up (run the whole module)")
+    tab.sign_in(NEW_PASSPHRASE)
+    pair = i18n.Translator("fr", "UTC").gettext("{where}: {message}")
+    said = page.evaluate(
+        "([ls, pair]) => Promise.all(ls.map((l) => window.selfdata.sayLine(l, pair)))",
+        [LOG_LINES, pair],
+    )
+    assert said == [i18n.api_messages("fr").say_line(line, pair) for line in LOG_LINES]
+    assert said[0] == "ligne 3 : champ entre guillemets non terminé"
+    assert said[-1] == "output: odd: words"  # no template: as it is
+
+    # the journey's Linky source: run it again, the dongle is still missing
+    accounts = page.request.get(server.url + "/api/v1/accounts").json()["accounts"]
+    linky = next(a for a in accounts if a["connector"] == "linky-tic")
+    device = linky["credentials"]["device"]
+    french = f"{device} n'existe pas : branchez le dongle TIC, ou indiquez le bon périphérique"
+    tab.go(f"/connectors/source?account={linky['id']}", "#run-now")
+    page.click("#run-now")
+    page.wait_for_selector("#run-status[data-outcome=user_action_needed]", timeout=60_000)
+    assert page.text_content("#run-status") == f"Terminé : Action requise. {french}"
+    page.reload()
+    assert french in (page.text_content("main [role=alert]") or "")
+    check_axe(page, axe, "source needing action fr")
+    shot(page, "fr-desktop-source-needs-action")
+    tab.go("/connectors", "#import-any-form")
+    assert french in (page.text_content(".needs-action") or "")
+
+    # a drop folder's run: its log, polled while it runs, line by line in French
+    folder = tmp_path / "Téléchargements"
+    folder.mkdir()
+    (folder / "eau.csv").write_text(
+        "Date de relevé;Index relevé (litres);Consommation du jour (litres);Index Mesuré/Estimé\n"
+        "2024-01-28 20:00:00;1412300;401;Mesuré\n"
+        "2024-01-29 20:00:00;1412762;462;Estimé\n"
+        "hier;1412962;200;Mesuré\n"
+        "2024-01-31 20:00:00;;;\n",
+        encoding="utf-8",
+    )
+    os.utime(folder / "eau.csv", (time.time() - 60, time.time() - 60))
+    account = tab.post(
+        "/api/v1/accounts",
+        {
+            "connector": "drop-folder",
+            "schedule": "manual",
+            "credentials": {"folder": str(folder), "settle_seconds": "1"},
+        },
+    )
+    tab.go(f"/connectors/source?account={account['id']}", "#run-now")
+    page.click("#run-now")
+    page.wait_for_selector("#run-status[data-outcome=ok]", timeout=60_000)
+    lines = page.locator("#run-log li").all_text_contents()
+    assert lines == [
+        "INFO · eau.csv : water, 0 document(s) et 4 point(s) rangés, "
+        "1 enregistrement(s) écarté(s) ; 1 ligne(s) encore sans relevé (laissées pour un "
+        "prochain export); 1 relevé(s) estimé(s) par le distributeur, pas lu(s) sur le compteur",
+        "WARNING · eau.csv ligne 4 : pas une date : 'hier'",
+    ], lines
+    check_axe(page, axe, "source run log fr")
+    page.reload()  # the run is in the page's "Recent runs" now
+    page.click("a[href^='/connectors/run?run=']")
+    page.wait_for_selector("ol.log")
+    shown = page.locator("ol.log li").all_text_contents()
+    assert [line.split(" · ", 1)[1] for line in shown] == lines  # the server says the same
     tab.check_clean()
     tab.close()
 

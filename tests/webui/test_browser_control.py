@@ -10,20 +10,29 @@ changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import datetime as dt
 import getpass
 import json
 import secrets
 import sqlite3
 import tarfile
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selfdata.answers import verify
+from selfdata.answers.templates import TEMPLATES
+from selfdata.box import Box
+from selfdata.contribution.settings import Settings
+from selfdata.ledger import Ledger
+from selfdata.paths import DataDir
 from selfdata.vault import format_recovery_key
 
 from ..daemon.answers import household as answers
@@ -522,3 +531,145 @@ def test_each_control_page_in_each_language_and_size(
         del tab.problems[before:]  # the refused upload's 400 is expected
     tab.check_clean()
     tab.close()
+
+
+# -- the journal of a box lived in for a few months: the docs' screenshot ----------------------
+
+LIVED_IN_PASSPHRASE = "quince ladder mossy tidal"
+
+
+def _snapshot(at: float) -> str:
+    stamp = dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(5)}"
+
+
+def lived_in_entries(now: float) -> list[tuple[float, str, dict[str, Any]]]:
+    """A household's four months, each entry as the box's own code records it (the same
+    kinds and details: archive/events.py, backup/service.py, answers/desk.py,
+    contribution/desk.py), with the places a real owner's would have — what the flows
+    above cannot give (their targets and collectors live under /tmp, on loopback)."""
+    hour, day = 3600.0, 86400.0
+    collector = "https://collecte.example.org/v1/contributions"
+    settings = Settings(enabled=True, endpoint=collector, area="693830101", epsilon=0.5)
+    sent = dt.date.fromtimestamp(now - 70 * day)
+    months = [
+        f"{m // 12}-{m % 12 + 1:02d}"
+        for m in range(sent.year * 12 + sent.month - 4, sent.year * 12 + sent.month - 1)
+    ]
+    contribution = {
+        "endpoint": collector,
+        "dataset": settings.dataset,
+        "area": settings.area,
+        "months": months,
+        "epsilon": settings.epsilon,
+        "k": settings.k,
+        "sha256": secrets.token_hex(32),
+    }
+    balance = {"account": answers.IBAN, "threshold": 1500, "months": 3, "currency": "EUR"}
+    electricity = {"threshold_kwh": 4000, "meter": answers.PRM}
+
+    def backup(at: float, name: str, url: str, files: int) -> tuple[float, str, dict[str, Any]]:
+        snapshot = _snapshot(at)
+        return at, "backup", {
+            "to": name, "url": url, "snapshot": snapshot, "files": files,
+            "summary": f"Encrypted backup {snapshot} sent to {name} ({url})",
+        }  # fmt: skip
+
+    def export(at: float, fmt: str, sealed: bool) -> tuple[float, str, dict[str, Any]]:
+        layout = "Cozy layout" if fmt == "cozy" else "selfdata archive"
+        return at, "export", {
+            "what": "all", "format": fmt, "encrypted": sealed,
+            "counts": {"io.cozy.bank.operations": 1186, "io.cozy.bills": 41},
+            "summary": f"Everything exported ({layout}"
+            f"{', sealed with a passphrase' if sealed else ''}), downloaded from the box",
+        }  # fmt: skip
+
+    def answer(
+        at: float, requester: str, template: str, params: dict[str, Any], yes: bool | None
+    ) -> tuple[float, str, dict[str, Any]]:
+        details: dict[str, Any] = {
+            "decision": "refused" if yes is None else "approved",
+            "request_id": secrets.token_hex(16),
+            "requester": requester,
+            "question": TEMPLATES[template].question(params),
+            "template": template,
+            "nonce": secrets.token_urlsafe(16),
+        }
+        if yes is not None:
+            issued = dt.datetime.fromtimestamp(at, dt.UTC)
+            details |= {
+                "answer": yes,
+                "issued_at": issued.isoformat(timespec="seconds"),
+                "expires_at": (issued + dt.timedelta(days=30)).isoformat(timespec="seconds"),
+                "statement_sha256": secrets.token_hex(32),
+            }
+        return at, "answer", details
+
+    usb, nas = (
+        "/media/cle-usb/selfdata",
+        "sftp://selfdata@nas.local:22/volume1/sauvegardes/selfdata",
+    )
+    return [
+        export(now - 121 * day - 5.3 * hour, "selfdata", sealed=True),
+        backup(now - 120 * day - 2.1 * hour, "usb", usb, 3127),
+        backup(now - 92 * day + 7.6 * hour, "nas", nas, 3411),
+        (now - 71 * day - 1.4 * hour, "contribution-settings", settings.to_json()),
+        (
+            now - 70 * day + 3.2 * hour,
+            "contribution",
+            contribution | {"status": "consented", "payload": "{}"},
+        ),
+        (now - 70 * day + 3.2 * hour + 2, "contribution", contribution | {"status": "sent"}),
+        answer(
+            now - 46 * day - 6.8 * hour,
+            "Banque Exemple — prêt immobilier",
+            "bank-balance-above",
+            balance,
+            True,
+        ),
+        backup(now - 31 * day + 7.6 * hour, "garage", "s3://sauvegardes-maison/selfdata", 3650),
+        answer(
+            now - 12 * day - 4.5 * hour,
+            "Assurance Exemple",
+            "electricity-use-below",
+            electricity,
+            None,
+        ),
+        backup(now - 2 * day + 7.6 * hour, "nas", nas, 3702),
+        export(now - 0.7 * hour, "cozy", sealed=False),
+    ]
+
+
+async def _live_in(data_dir: DataDir) -> None:
+    box = await Box.open(data_dir.create())
+    try:
+        await box.init(LIVED_IN_PASSPHRASE)
+        ledger = Ledger(box)
+        for at, kind, details in lived_in_entries(time.time()):
+            async with box.db.transaction() as conn:
+                await ledger.append_in(conn, kind, details, at=int(at))
+    finally:
+        await box.close()
+
+
+def test_the_journal_of_a_box_lived_in(browser: Any, axe: str, tmp_path: Path) -> None:
+    """The journal as an owner sees it after a few months (docs/screenshots/
+    journal-desktop-en.png is control-journal-lived-in-en-desktop.png), checked intact."""
+    root = tmp_path / "lived-in"
+    with ThreadPoolExecutor(1) as pool:  # the sync Playwright API holds this thread's loop
+        pool.submit(asyncio.run, _live_in(DataDir(root / "box"))).result()
+    with running_server(root) as server:
+        for lang in ("en", "fr"):
+            tab = Tab(browser, server, lang, DESKTOP)
+            tab.sign_in(LIVED_IN_PASSPHRASE)
+            page = tab.go("/privacy", "#verify-ledger")
+            page.click("#verify-ledger")
+            page.wait_for_selector("#verify-result[data-ok=true]")
+            text = page.text_content("main") or ""
+            assert "/tmp" not in text
+            assert "127.0.0.1" not in text
+            assert page.locator("#ledger-entries li").count() == 11
+            check_axe(page, axe, f"journal lived in {lang}")
+            shot(page, f"control-journal-lived-in-{lang}-desktop")
+            tab.check_clean()
+            tab.close()

@@ -7,12 +7,17 @@ for what it must say (and not say) in both languages, quickly.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from selfdata.webui.i18n import Translator
+from selfdata.webui.pages.answers import _fact
 
 from ..daemon.answers import household as answers_household
 from ..daemon.api.conftest import Api, Daemon
@@ -112,6 +117,54 @@ async def test_answer_requests_show_what_leaves_and_what_stays(owner: Api) -> No
     assert "Des questions attendent" not in home
     _, journal, _ = await get(owner, "/privacy?lang=fr")
     assert "Réponse donnée à Banque Exemple — crédit" in journal
+
+
+def facts(text: str) -> list[tuple[str | None, str]]:
+    """The answer page's "what only you see": each fact, with its lang attribute."""
+    found = re.search(r'<ul id="facts">(.*?)</ul>', text, re.DOTALL)
+    assert found, "no facts on the page"
+    items = re.findall(r'<li(?: lang="(\w+)")?>(.*?)</li>', found[1])
+    return [(lang or None, html.unescape(item)) for lang, item in items]
+
+
+async def test_what_the_box_found_is_said_in_the_pages_language(owner: Api) -> None:
+    """The facts for the owner's eyes (the API's English words) are French on a French
+    page: the words from fr.po's templates, the amounts, dates and kWh formatted for it."""
+    await answers_household.load(owner)
+    ids = []
+    for template in ("bank-balance-above", "electricity-use-below"):
+        status, shown = await owner.call(
+            "POST", "/api/v1/answers", json=answers_household.request(template)
+        )
+        assert status == 201, shown
+        ids.append(shown["id"])
+    balance, electricity = ids
+    lowest = answers_household.lowest_balance(3)
+    kwh = answers_household.yearly_kwh()
+    _, english, _ = await get(owner, f"/privacy/answer?request={balance}&lang=en")
+    [(lang, fact)] = facts(english)
+    assert lang is None
+    assert re.fullmatch(rf"lowest end-of-day balance: {lowest:,.2f} EUR on \d{{4}}-\d\d-\d\d", fact)
+    day = dt.date.fromisoformat(fact[-10:])
+    _, french, _ = await get(owner, f"/privacy/answer?request={balance}&lang=fr")
+    amount = format_currency(lowest, "EUR", locale="fr")
+    on = format_date(day, "medium", locale="fr")
+    assert facts(french) == [(None, f"solde le plus bas en fin de journée : {amount} le {on}")]
+    _, english, _ = await get(owner, f"/privacy/answer?request={electricity}&lang=en")
+    assert facts(english) == [(None, f"electricity used: {kwh:.1f} kWh")]
+    _, french, _ = await get(owner, f"/privacy/answer?request={electricity}&lang=fr")
+    total = format_decimal(kwh, "#,##0.0", locale="fr")
+    assert facts(french) == [(None, f"électricité consommée : {total} kWh")]
+
+
+def test_a_fact_no_template_says_stays_english_and_says_so() -> None:
+    french = Translator("fr", "Europe/Paris")
+    assert _fact(french, "a new kind of fact: 12") == ("a new kind of fact: 12", "en")
+    assert _fact(french, "electricity used: 12.5 kWh") == ("électricité consommée : 12,5 kWh", "fr")
+    assert _fact(Translator("en", "UTC"), "electricity used: 12.5 kWh") == (
+        "electricity used: 12.5 kWh",
+        "en",
+    )
 
 
 async def test_a_request_the_box_cannot_answer_can_only_be_refused(owner: Api) -> None:

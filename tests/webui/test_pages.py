@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import os
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -308,3 +311,86 @@ def test_every_screenshot_the_docs_show_is_there_and_small() -> None:
             assert path.stat().st_size < 150_000, f"{target}: optimise it (pngquant, optipng)"
             shown += 1
     assert shown >= 10
+
+
+async def run_now(api: Api, account_id: str) -> dict[str, Any]:
+    status, run = await api.call("POST", f"/api/v1/accounts/{account_id}/run")
+    assert status == 202, run
+    status, done = await api.call("GET", f"/api/v1/runs/{run['id']}?wait=1")
+    assert status == 200, done
+    assert done["status"] == "done", done
+    return done  # type: ignore[no-any-return]
+
+
+async def test_a_source_that_needs_you_says_so_in_french(owner: Api) -> None:
+    """The connector's own words (the Linky dongle's "needs your action"), from a real run
+    in its sandboxed child: French on French pages, the API still English."""
+    status, account = await owner.call(
+        "POST", "/api/v1/accounts",
+        json={"connector": "linky-tic", "label": "Compteur", "schedule": "manual",
+              "credentials": {"device": "/nonexistent/ttyUSB9", "duration": "1"}},
+    )  # fmt: skip
+    assert status == 201, account
+    run = await run_now(owner, account["id"])
+    english = "there is no /nonexistent/ttyUSB9: plug the TIC dongle in, or set the right device"
+    assert (run["outcome"], run["message"]) == ("user_action_needed", english)
+    french = "/nonexistent/ttyUSB9 n'existe pas : branchez le dongle TIC, ou indiquez le bon périphérique"
+    for path in (f"/connectors/source?account={account['id']}", "/connectors"):
+        _, text, _ = await get(owner, path + ("&" if "?" in path else "?") + "lang=fr")
+        text = html.unescape(text)
+        assert french in text, path
+        assert "Action requise :" in text, path  # a French colon, a space before it
+        assert english not in text, path
+        _, text, _ = await get(owner, path + ("&" if "?" in path else "?") + "lang=en")
+        assert english in html.unescape(text), path
+    _, text, _ = await get(owner, f"/connectors/run?run={run['id']}&lang=fr")
+    assert french in html.unescape(text)  # the run's own page
+    # what the pages' scripts fetch stays English: common.js says it in the page's language
+    _, again = await owner.call(
+        "GET", f"/api/v1/runs/{run['id']}", headers={"Accept-Language": "fr"}
+    )
+    assert again["message"] == english
+    _, listed = await owner.call("GET", f"/api/v1/accounts/{account['id']}")
+    assert listed["message"] == english
+
+
+async def test_a_runs_log_is_french_on_a_french_page(owner: Api, tmp_path: Path) -> None:
+    """A drop folder's run: its summary of a file (with the file's notes) and the records
+    it left out ("where: message"), each line in French on the run's page."""
+    folder = tmp_path / "Téléchargements"
+    folder.mkdir()
+    (folder / "eau.csv").write_text(
+        "Date de relevé;Index relevé (litres);Consommation du jour (litres);Index Mesuré/Estimé\n"
+        "2024-01-28 20:00:00;1412300;401;Mesuré\n"
+        "2024-01-29 20:00:00;1412762;462;Estimé\n"
+        "hier;1412962;200;Mesuré\n"
+        "2024-01-31 20:00:00;;;\n",
+        encoding="utf-8",
+    )
+    os.utime(folder / "eau.csv", (time.time() - 60, time.time() - 60))
+    status, account = await owner.call(
+        "POST", "/api/v1/accounts",
+        json={"connector": "drop-folder", "schedule": "manual",
+              "credentials": {"folder": str(folder), "settle_seconds": "1"}},
+    )  # fmt: skip
+    assert status == 201, account
+    run = await run_now(owner, account["id"])
+    assert run["outcome"] == "ok", run
+    lines = [line["message"] for line in run["log"]["lines"]]
+    assert lines == [
+        "eau.csv: water, 0 document(s) and 4 point(s) stored, 1 record(s) left out; "
+        "1 line(s) without a reading yet (left for a later export); "
+        "1 reading(s) estimated by the utility, not read on the meter",
+        "eau.csv line 4: not a date: 'hier'",
+    ], lines
+    _, text, _ = await get(owner, f"/connectors/run?run={run['id']}&lang=fr")
+    text = html.unescape(text)
+    assert (
+        "eau.csv : water, 0 document(s) et 4 point(s) rangés, 1 enregistrement(s) écarté(s) ; "
+        "1 ligne(s) encore sans relevé (laissées pour un prochain export); "
+        "1 relevé(s) estimé(s) par le distributeur, pas lu(s) sur le compteur"
+    ) in text
+    assert "eau.csv ligne 4 : pas une date : 'hier'" in text
+    assert not any(line in text for line in lines)
+    _, english, _ = await get(owner, f"/connectors/run?run={run['id']}&lang=en")
+    assert all(line in html.unescape(english) for line in lines)

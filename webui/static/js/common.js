@@ -47,18 +47,51 @@ window.selfdata = {
     }
     return this.loading;
   },
-  // Templates come most specific first; each value is shorter than the message it is in.
-  translate(table, message) {
-    if (Object.hasOwn(table.exact, message)) return table.exact[message];
-    for (const [i, [, translated]] of table.templates.entries()) {
-      const found = table.patterns[i].exec(message);
-      if (found) {
-        const values = {};
-        for (const [key, value] of Object.entries(found.groups)) values[key] = window.selfdata.translate(table, value);
-        return window.selfdata.format(translated, values);
+  // A run's log line: as say(), unless it is "where: message" (a record left out) whose
+  // two parts' templates say more of it than the line's own ("line {n}" would take all of
+  // "line 3: a bad date"): then both are said, joined by `pair` (the page's "{where}:
+  // {message}"), as webui/messages.py's say_line does.
+  async sayLine(line, pair) {
+    const table = await window.selfdata.apiMessages();
+    const text = String(line);
+    if (!table) return text;
+    const sd = window.selfdata;
+    const at = text.indexOf(": ");
+    if (at >= 0) {
+      const [where, message] = [text.slice(0, at), text.slice(at + 2)];
+      if (sd.literal(table, where) + sd.literal(table, message) > sd.literal(table, text)) {
+        return sd.format(pair || "{where}: {message}", { where: sd.translate(table, where), message: sd.translateValue(table, message) });
       }
     }
-    return message;
+    return sd.translate(table, text);
+  },
+  // The template a message matches: [english, translated, values], or null.
+  template(table, message) {
+    if (Object.hasOwn(table.exact, message)) return [message, table.exact[message], {}];
+    for (const [i, [english, translated]] of table.templates.entries()) {
+      const found = table.patterns[i].exec(message);
+      if (found) return [english, translated, found.groups];
+    }
+    return null;
+  },
+  // How much of a message its template says in words (0: none matches).
+  literal(table, message) {
+    const found = window.selfdata.template(table, message);
+    return found ? found[0].replace(/\{[A-Za-z_]\w*\}/g, "").length : 0;
+  },
+  // Templates come most specific first; each value is shorter than the message it is in.
+  translate(table, message) {
+    const found = window.selfdata.template(table, message);
+    if (!found) return message;
+    const values = {};
+    for (const [key, value] of Object.entries(found[2])) values[key] = window.selfdata.translateValue(table, value);
+    return window.selfdata.format(found[1], values);
+  },
+  // A value in a message; one that matches nothing but is a list ("a; b") has each item said.
+  translateValue(table, value) {
+    const said = window.selfdata.translate(table, value);
+    if (said !== value || !value.includes("; ")) return said;
+    return value.split("; ").map((item) => window.selfdata.translate(table, item)).join("; ");
   },
   show(element, text) {
     element.textContent = text;

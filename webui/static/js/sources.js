@@ -149,13 +149,17 @@ document.addEventListener("DOMContentLoaded", () => {
   wireAccounts(sd);
 });
 
-function showLog(list, record) {
+// A run's log lines, each said in the page's language (the API writes them in English).
+async function showLog(sd, list, record) {
+  const lines = (record.log && record.log.lines) || [];
+  const said = await Promise.all(lines.map((line) => sd.sayLine(line.message, list.dataset.pair)));
   list.textContent = "";
-  for (const line of (record.log && record.log.lines) || []) {
+  lines.forEach((line, i) => {
     const item = document.createElement("li");
-    item.textContent = `${line.level} · ${line.message}`;
+    item.className = `log-${line.level}`;
+    item.textContent = `${line.level} · ${said[i]}`;
     list.appendChild(item);
-  }
+  });
 }
 
 function wireAccounts(sd) {
@@ -198,9 +202,9 @@ function wireAccounts(sd) {
           record = await sd.api("GET", `/api/v1/runs/${record.id}`);
           const p = record.progress || {};
           if (p.total) { progress.max = p.total; progress.value = p.done || 0; }
-          showLog(log, record);
+          await showLog(sd, log, record);
         }
-        showLog(log, record);
+        await showLog(sd, log, record);
         progress.hidden = true;
         const labels = JSON.parse(document.getElementById("outcome-labels").textContent);
         const outcome = record.outcome || record.status;
