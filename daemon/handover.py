@@ -33,7 +33,7 @@ from typing import IO
 
 from .errors import InputError
 
-__all__ = ["HandedFiles", "hand_over", "position"]
+__all__ = ["HandedFiles", "hand_over", "is_regular_file", "position"]
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +195,7 @@ def _check(fd: int) -> None:
 def hand_over(path: Path, file: IO[bytes]) -> str | None:
     """A ticket for ``file``, or None when it cannot be handed over (not a regular file,
     no such socket: an older daemon): then the caller sends the bytes as before."""
-    try:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            return None
-    except (OSError, ValueError):  # no descriptor (a test's BytesIO)
+    if not is_regular_file(file):
         return None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as sock:
@@ -217,6 +214,15 @@ def hand_over(path: Path, file: IO[bytes]) -> str | None:
     if word == "no":
         raise InputError(f"the daemon refused the file: {rest}")
     return rest if word == "ok" and rest else None
+
+
+def is_regular_file(file: IO[bytes]) -> bool:
+    """Whether ``file`` is a regular file with a descriptor: what can be handed over, or
+    read by its descriptor."""
+    try:
+        return stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+    except (OSError, ValueError):  # no descriptor (a BytesIO)
+        return False
 
 
 def position(file: IO[bytes]) -> int:

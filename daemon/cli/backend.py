@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import stat
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -20,7 +18,7 @@ import aiohttp
 
 from ..doctypes import builtin_doctypes, check_name, resolve
 from ..errors import DaemonError, Locked, UnknownDoctype, from_code
-from ..handover import hand_over, position
+from ..handover import hand_over, is_regular_file, position
 from ..paths import DataDir
 from ..tls import fingerprint_of
 
@@ -307,7 +305,7 @@ class LocalBackend:
 
         resolved = resolve(doctype)
         box = await self._unlocked()
-        if not _is_file(stream):
+        if not is_regular_file(stream):
             chunks = _chunks(stream, advance)
             report = await import_records(box.documents, resolved, chunks, fmt, id_field=id_field)
             return report.to_json()
@@ -346,13 +344,6 @@ async def _chunks(stream: IO[bytes], advance: Callable[[int], None]) -> AsyncIte
     while data := await asyncio.to_thread(stream.read, CHUNK):
         advance(len(data))
         yield data
-
-
-def _is_file(stream: IO[bytes]) -> bool:
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-    except (OSError, ValueError):  # no descriptor (a test's BytesIO)
-        return False
 
 
 @asynccontextmanager

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import random
+import time
+from pathlib import Path
 from typing import Any
 
-__all__ = ["CANARY", "END", "bank_operations", "bills", "contracts", "electricity", "temperature"]
+__all__ = [
+    "CANARY",
+    "END",
+    "bank_operations",
+    "bills",
+    "contracts",
+    "drop_folder",
+    "electricity",
+    "temperature",
+]
 
 CANARY = "CANARY-7f3a-webui"
 END = dt.date(2025, 3, 1)  # the day after the last data
@@ -159,3 +171,20 @@ def electricity(step: int = 3600) -> list[list[float]]:
         heating = max(0.0, 15 - temperature_at(ts)) * 120
         out.append([ts, round((load + heating) * step / 3600, 1)])
     return out
+
+
+def drop_folder(parent: Path) -> Path:
+    """The household's downloads folder, holding a water export a minute old (settled, so
+    a drop folder takes it) with a day-first date it cannot read and an empty reading."""
+    folder = parent / "Téléchargements"
+    folder.mkdir()
+    (folder / "eau.csv").write_text(
+        "Date de relevé;Index relevé (litres);Consommation du jour (litres);Index Mesuré/Estimé\n"
+        "2024-01-28 20:00:00;1412300;401;Mesuré\n"
+        "2024-01-29 20:00:00;1412762;462;Estimé\n"
+        "hier;1412962;200;Mesuré\n"
+        "2024-01-31 20:00:00;;;\n",
+        encoding="utf-8",
+    )
+    os.utime(folder / "eau.csv", (time.time() - 60, time.time() - 60))
+    return folder

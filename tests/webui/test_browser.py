@@ -10,9 +10,7 @@ Waits are on conditions (an element, a URL, a data-ready flag), never fixed slee
 from __future__ import annotations
 
 import json
-import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -402,17 +400,7 @@ def test_what_a_connector_says_is_french_on_french_pages(
     assert french in (page.text_content(".needs-action") or "")
 
     # a drop folder's run: its log, polled while it runs, line by line in French
-    folder = tmp_path / "Téléchargements"
-    folder.mkdir()
-    (folder / "eau.csv").write_text(
-        "Date de relevé;Index relevé (litres);Consommation du jour (litres);Index Mesuré/Estimé\n"
-        "2024-01-28 20:00:00;1412300;401;Mesuré\n"
-        "2024-01-29 20:00:00;1412762;462;Estimé\n"
-        "hier;1412962;200;Mesuré\n"
-        "2024-01-31 20:00:00;;;\n",
-        encoding="utf-8",
-    )
-    os.utime(folder / "eau.csv", (time.time() - 60, time.time() - 60))
+    folder = household.drop_folder(tmp_path)
     account = tab.post(
         "/api/v1/accounts",
         {

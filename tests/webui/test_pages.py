@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -357,17 +355,7 @@ async def test_a_source_that_needs_you_says_so_in_french(owner: Api) -> None:
 async def test_a_runs_log_is_french_on_a_french_page(owner: Api, tmp_path: Path) -> None:
     """A drop folder's run: its summary of a file (with the file's notes) and the records
     it left out ("where: message"), each line in French on the run's page."""
-    folder = tmp_path / "Téléchargements"
-    folder.mkdir()
-    (folder / "eau.csv").write_text(
-        "Date de relevé;Index relevé (litres);Consommation du jour (litres);Index Mesuré/Estimé\n"
-        "2024-01-28 20:00:00;1412300;401;Mesuré\n"
-        "2024-01-29 20:00:00;1412762;462;Estimé\n"
-        "hier;1412962;200;Mesuré\n"
-        "2024-01-31 20:00:00;;;\n",
-        encoding="utf-8",
-    )
-    os.utime(folder / "eau.csv", (time.time() - 60, time.time() - 60))
+    folder = household.drop_folder(tmp_path)
     status, account = await owner.call(
         "POST", "/api/v1/accounts",
         json={"connector": "drop-folder", "schedule": "manual",
